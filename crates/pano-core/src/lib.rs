@@ -1,0 +1,21 @@
+//! Domain types shared by every part of the product.
+//!
+//! This crate does no I/O: it turns values into text and text into values, and validates
+//! what comes from outside (a CSV, a worker's JSON) before anything else trusts it.
+
+mod assessment;
+mod csv;
+mod error;
+mod finding;
+mod tooth;
+mod worker_json;
+
+pub use assessment::{Assessment, ToothFinding, NUM_ENTRIES};
+pub use csv::{parse_csv, write_csv, CSV_HEADER};
+pub use error::CoreError;
+pub use finding::FindingKind;
+pub use tooth::{Fdi, ToothIndex, NUM_TEETH};
+pub use worker_json::{
+    DebugImages, WorkerFinding, WorkerInput, WorkerOutput, DEBUG_INSTANCE_DETECTION,
+    DEBUG_SEMANTIC_SEGMENTATION,
+};

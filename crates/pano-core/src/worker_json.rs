@@ -1,0 +1,113 @@
+//! The JSON our RunPod endpoint takes and returns (see docs/cloud-contracts.md).
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Assessment, CoreError, ToothFinding, NUM_ENTRIES};
+
+pub const DEBUG_SEMANTIC_SEGMENTATION: &str = "semantic-segmentation.jpg";
+pub const DEBUG_INSTANCE_DETECTION: &str = "instance-detection.jpg";
+
+/// The job input: where to fetch the radiograph, and whether to draw the debug images.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkerInput {
+    pub image_url: String,
+    #[serde(default)]
+    pub debug: bool,
+}
+
+/// The two debug images: base64 JPEG in `debug_images`, or URLs (https or `data:`) in
+/// `debug_image_urls`, depending on the worker variant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DebugImages {
+    #[serde(rename = "semantic-segmentation.jpg")]
+    pub semantic_segmentation: String,
+    #[serde(rename = "instance-detection.jpg")]
+    pub instance_detection: String,
+}
+
+/// A finding as a worker writes it; `finding` may use either spelling.
+pub type WorkerFinding = ToothFinding;
+
+/// The job output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerOutput {
+    pub findings: Vec<WorkerFinding>,
+    pub csv_data: String,
+    pub num_findings: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debug_images: Option<DebugImages>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debug_image_urls: Option<DebugImages>,
+}
+
+impl WorkerOutput {
+    pub fn from_assessment(assessment: &Assessment, debug_images: Option<DebugImages>) -> Self {
+        Self {
+            findings: assessment.findings().collect(),
+            csv_data: crate::write_csv(assessment),
+            num_findings: NUM_ENTRIES,
+            debug_images,
+            debug_image_urls: None,
+        }
+    }
+
+    /// The findings as a validated assessment named `name` (a worker's CSV names a temporary
+    /// file, so the caller supplies the real stem).
+    pub fn assessment(&self, name: &str) -> Result<Assessment, CoreError> {
+        if self.num_findings != NUM_ENTRIES {
+            return Err(CoreError::WrongEntryCount(self.num_findings));
+        }
+        Assessment::from_findings(name, self.findings.iter().copied())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FindingKind, NUM_TEETH};
+
+    #[test]
+    fn output_round_trips_and_reads_class_name_spelling() {
+        let a = Assessment::from_scores("img", [[0.25; NUM_TEETH]; 8]).unwrap();
+        let out = WorkerOutput::from_assessment(&a, None);
+        let json = serde_json::to_string(&out).unwrap();
+        assert!(json.contains("\"fdi\":\"11\""));
+        assert!(!json.contains("debug_images"));
+        let back: WorkerOutput = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.assessment("img").unwrap(), a);
+
+        let worker_style = json.replace("ROOT_CANAL_FILLING", "ENDO");
+        let back: WorkerOutput = serde_json::from_str(&worker_style).unwrap();
+        assert_eq!(back.findings[4 * 32].finding, FindingKind::RootCanalFilling);
+    }
+
+    #[test]
+    fn debug_images_use_file_names_as_keys() {
+        let json = r#"{"findings":[],"csv_data":"","num_findings":0,
+            "debug_image_urls":{"semantic-segmentation.jpg":"data:image/jpeg;base64,AA==",
+                                "instance-detection.jpg":"https://x/y.jpg"}}"#;
+        let out: WorkerOutput = serde_json::from_str(json).unwrap();
+        assert_eq!(out.debug_image_urls.unwrap().instance_detection, "https://x/y.jpg");
+        assert_eq!(out.debug_images, None);
+    }
+
+    #[test]
+    fn wrong_shapes_are_specific_errors() {
+        let json = r#"{"findings":[],"csv_data":"","num_findings":12}"#;
+        let out: WorkerOutput = serde_json::from_str(json).unwrap();
+        assert_eq!(out.assessment("x"), Err(CoreError::WrongEntryCount(12)));
+        let bad_tooth = r#"{"findings":[{"fdi":"19","finding":"CARIES","score":0.1}],"csv_data":"","num_findings":256}"#;
+        assert!(serde_json::from_str::<WorkerOutput>(bad_tooth).is_err());
+        let input: WorkerInput = serde_json::from_str(r#"{"image_url":"https://a/b"}"#).unwrap();
+        assert!(!input.debug);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parser_never_panics(text in "\\PC{0,300}") {
+            if let Ok(out) = serde_json::from_str::<WorkerOutput>(&text) {
+                let _ = out.assessment("x");
+            }
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! Image import: file bytes -> 8-bit RGB with provenance.
+//!
+//! Every check that can be made from the header (format, dimensions) is made before any
+//! pixel is decoded, so a decompression bomb costs a few bytes of reading, not gigabytes.
+
+mod error;
+mod import;
+mod limits;
+
+pub use error::ImportError;
+pub use import::{import_bytes, import_file, ImportedImage, SourceFormat};
+pub use limits::ImportLimits;
+pub use image::RgbImage;
