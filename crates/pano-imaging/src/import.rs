@@ -82,7 +82,24 @@ pub fn import_bytes(bytes: &[u8], limits: &ImportLimits) -> Result<ImportedImage
         Ok(ImageFormat::Bmp) => SourceFormat::Bmp,
         _ => return Err(ImportError::UnsupportedFormat),
     };
+    if format == SourceFormat::Jpeg && !jpeg_is_complete(bytes) {
+        // Decoders fill a cut-off JPEG with gray and report success; a half-gray
+        // radiograph must never reach the models.
+        return Err(ImportError::Corrupt {
+            format: "JPEG",
+            detail: "the file ends before the image data does (truncated)".into(),
+        });
+    }
     decode_raster(bytes, format, limits)
+}
+
+/// Whether the last scan of a JPEG is followed by its end-of-image marker. Entropy-coded
+/// data cannot contain `FF D9` (a data `FF` is always followed by `00`), so a marker after
+/// the last start-of-scan marks the real end, not an embedded thumbnail's.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let last_scan = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
+    let last_end = bytes.windows(2).rposition(|w| w == [0xFF, 0xD9]);
+    matches!((last_scan, last_end), (Some(scan), Some(end)) if end > scan)
 }
 
 fn decode_raster(
