@@ -1,0 +1,174 @@
+//! The two debug images of the reference: the per-pixel tooth classes, and the finding
+//! instances with their labels.
+
+use image::{Rgb, RgbImage};
+use rayon::prelude::*;
+
+use crate::{Detection, EngineError, ProbabilityField};
+
+/// matplotlib's "rainbow" colour map (gnuplot functions 33, 13, 10).
+fn rainbow(x: f32) -> [u8; 3] {
+    let r = (2.0 * x - 0.5).abs();
+    let g = (std::f32::consts::PI * x).sin();
+    let b = (std::f32::consts::FRAC_PI_2 * x).cos();
+    [r, g, b].map(|v| (v.clamp(0.0, 1.0) * 255.0) as u8)
+}
+
+fn blend(p: &mut Rgb<u8>, color: [u8; 3], alpha: f32) {
+    for c in 0..3 {
+        p.0[c] = (p.0[c] as f32 * (1.0 - alpha) + color[c] as f32 * alpha).round() as u8;
+    }
+}
+
+/// Text in an 8x8 bitmap font scaled up, white on a dark box, clipped to the image.
+fn draw_label(img: &mut RgbImage, x: i64, y: i64, text: &str, scale: i64, background: [u8; 3]) {
+    use font8x8::UnicodeFonts;
+    let (w, h) = (img.width() as i64, img.height() as i64);
+    let tw = text.chars().count() as i64 * 8 * scale + 2 * scale;
+    let th = 8 * scale + 2 * scale;
+    let x = x.clamp(0, (w - tw).max(0));
+    let y = y.clamp(0, (h - th).max(0));
+    for yy in y..(y + th).min(h) {
+        for xx in x..(x + tw).min(w) {
+            img.put_pixel(xx as u32, yy as u32, Rgb(background));
+        }
+    }
+    for (i, ch) in text.chars().enumerate() {
+        let glyph = font8x8::BASIC_FONTS.get(ch).unwrap_or([0; 8]);
+        for (gy, bits) in glyph.iter().enumerate() {
+            for gx in 0..8 {
+                if bits & (1 << gx) == 0 {
+                    continue;
+                }
+                for sy in 0..scale {
+                    for sx in 0..scale {
+                        let px = x + scale + (i as i64 * 8 + gx) * scale + sx;
+                        let py = y + scale + gy as i64 * scale + sy;
+                        if px < w && py < h {
+                            img.put_pixel(px as u32, py as u32, Rgb([255, 255, 255]));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn label_scale(img: &RgbImage) -> i64 {
+    (img.width().max(img.height()) as i64 / 1000).clamp(1, 4)
+}
+
+/// `semantic-segmentation.jpg`: each pixel's most likely class, background transparent,
+/// the 32 teeth in rainbow colours, outlined and labelled with their FDI number.
+pub fn semantic_segmentation(image: &RgbImage, field: &ProbabilityField) -> RgbImage {
+    let (w, h) = (field.width, field.height);
+    let rows: Vec<Vec<u8>> = (0..h)
+        .into_par_iter()
+        .step_by(32)
+        .map(|y0| {
+            let y1 = (y0 + 32).min(h);
+            let mut classes = vec![0u8; (y1 - y0) * w];
+            field.for_each_logits(y0, y1, 0, w, |_, _| true, |x, y, logits| {
+                let (mut best, mut arg) = (f32::NEG_INFINITY, 0);
+                for (c, &v) in logits.iter().enumerate() {
+                    if v > best {
+                        best = v;
+                        arg = c;
+                    }
+                }
+                classes[(y - y0) * w + x] = arg as u8;
+            });
+            classes
+        })
+        .collect();
+    let classes: Vec<u8> = rows.concat();
+    let n = field.classes().max(2);
+    let color = |c: u8| rainbow((c as f32 - 1.0) / (n as f32 - 2.0));
+    let mut out = image.clone();
+    let mut centroids = vec![(0u64, 0u64, 0u64); n];
+    for y in 0..h {
+        for x in 0..w {
+            let c = classes[y * w + x];
+            if c == 0 {
+                continue;
+            }
+            let edge = (x + 1 < w && classes[y * w + x + 1] != c)
+                || (y + 1 < h && classes[(y + 1) * w + x] != c)
+                || (x > 0 && classes[y * w + x - 1] != c)
+                || (y > 0 && classes[(y - 1) * w + x] != c);
+            blend(out.get_pixel_mut(x as u32, y as u32), color(c), if edge { 0.95 } else { 0.45 });
+            let e = &mut centroids[c as usize];
+            e.0 += x as u64;
+            e.1 += y as u64;
+            e.2 += 1;
+        }
+    }
+    let scale = label_scale(image);
+    for (c, &(sx, sy, count)) in centroids.iter().enumerate().skip(1) {
+        if count < 200 {
+            continue;
+        }
+        let fdi = pano_core::ToothIndex::new(c as u32).map(|t| t.fdi().to_string()).unwrap_or_default();
+        draw_label(&mut out, (sx / count) as i64 - 8 * scale, (sy / count) as i64 - 4 * scale, &fdi, scale, [40, 40, 40]);
+    }
+    out
+}
+
+/// `instance-detection.jpg`: the finding instances (not teeth) above `min_score`, as
+/// coloured masks and boxes labelled `NAME NN%`, one rainbow colour per class.
+pub fn instance_detection(image: &RgbImage, detections: &[Detection], num_classes: usize, min_score: f32) -> RgbImage {
+    let mut out = image.clone();
+    let shown: Vec<&Detection> = detections
+        .iter()
+        .filter(|d| !d.class_name.starts_with("TOOTH") && d.score > min_score)
+        .collect();
+    let color = |d: &Detection| rainbow(d.class_id as f32 / (num_classes.max(2) - 1) as f32);
+    for d in shown.iter().rev() {
+        let c = color(d);
+        for y in d.mask.y0..=d.mask.y1 {
+            for x in d.mask.row(y) {
+                blend(out.get_pixel_mut(x, y), c, 0.5);
+            }
+        }
+    }
+    let scale = label_scale(image);
+    for d in &shown {
+        let c = color(d);
+        let [x0, y0, x1, y1] = [d.mask.x0, d.mask.y0, d.mask.x1, d.mask.y1];
+        for t in 0..scale as u32 {
+            for x in x0..=x1 {
+                out.put_pixel(x, (y0 + t).min(y1), Rgb(c));
+                out.put_pixel(x, y1.saturating_sub(t).max(y0), Rgb(c));
+            }
+            for y in y0..=y1 {
+                out.put_pixel((x0 + t).min(x1), y, Rgb(c));
+                out.put_pixel(x1.saturating_sub(t).max(x0), y, Rgb(c));
+            }
+        }
+        let dark = c.map(|v| v / 3);
+        let label = format!("{} {:.0}%", d.class_name, d.score * 100.0);
+        draw_label(&mut out, x0 as i64, y0 as i64 - 10 * scale, &label, scale, dark);
+    }
+    out
+}
+
+pub fn encode_jpeg(img: &RgbImage) -> Result<Vec<u8>, EngineError> {
+    let mut buf = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, 88)
+        .encode_image(img)
+        .map_err(|e| EngineError::DebugImage(e.to_string()))?;
+    Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rainbow_matches_matplotlib_endpoints() {
+        assert_eq!(rainbow(0.0), [127, 0, 255]);
+        assert_eq!(rainbow(1.0), [255, 0, 0]);
+        let mid = rainbow(0.5);
+        assert!(mid[0] > 120 && mid[0] < 135 && mid[1] == 255);
+    }
+}

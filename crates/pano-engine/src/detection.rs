@@ -1,0 +1,325 @@
+//! YOLOv8-seg as Ultralytics 8.3.80 runs it (the version the reference pins): letterbox,
+//! candidate filtering, class-aware NMS, box scaling, and masks at the original resolution,
+//! each kept only over its own box.
+
+use image::RgbImage;
+use ndarray::Array4;
+use ort::session::Session;
+use ort::value::TensorRef;
+use rayon::prelude::*;
+
+use crate::manifest::{ChannelOrder, DetectionSpec};
+use crate::resize::{cv_linear, torch_bilinear_taps};
+use crate::{BoxMask, EngineError};
+
+/// Ultralytics' NMS offsets boxes by class times this so classes never suppress each other.
+const MAX_WH: f32 = 7680.0;
+/// Ultralytics keeps at most this many candidates before NMS.
+const MAX_NMS: usize = 30000;
+const MASK_DIM: usize = 32;
+
+/// Python's `round()`: halves to even.
+fn round_half_even(v: f64) -> f64 {
+    let r = v.round();
+    if (v - v.trunc()).abs() == 0.5 {
+        2.0 * (v / 2.0).round()
+    } else {
+        r
+    }
+}
+
+/// How the original image sits inside the square model input.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Letterbox {
+    pub size: u32,
+    pub new_w: u32,
+    pub new_h: u32,
+    pub left: u32,
+    pub top: u32,
+}
+
+impl Letterbox {
+    /// Ultralytics `LetterBox(auto=False, center=True)`.
+    pub fn new(orig_w: u32, orig_h: u32, size: u32) -> Self {
+        let r = (size as f64 / orig_h as f64).min(size as f64 / orig_w as f64);
+        let new_w = round_half_even(orig_w as f64 * r) as u32;
+        let new_h = round_half_even(orig_h as f64 * r) as u32;
+        let dw = (size - new_w) as f64 / 2.0;
+        let dh = (size - new_h) as f64 / 2.0;
+        let top = round_half_even(dh - 0.1) as u32;
+        let left = round_half_even(dw - 0.1) as u32;
+        Self { size, new_w, new_h, left, top }
+    }
+
+    /// The model input [1, 3, S, S], values 0..1, pad 114.
+    pub fn tensor(&self, rgb: &RgbImage, order: ChannelOrder) -> Array4<f32> {
+        let resized = if (rgb.width(), rgb.height()) == (self.new_w, self.new_h) {
+            rgb.clone()
+        } else {
+            cv_linear(rgb, self.new_w, self.new_h)
+        };
+        let s = self.size as usize;
+        let mut t = Array4::<f32>::from_elem((1, 3, s, s), 114.0 / 255.0);
+        let idx: [usize; 3] = match order {
+            ChannelOrder::Rgb => [0, 1, 2],
+            ChannelOrder::Bgr => [2, 1, 0],
+        };
+        for (x, y, p) in resized.enumerate_pixels() {
+            let (yy, xx) = ((y + self.top) as usize, (x + self.left) as usize);
+            for (c, &src) in idx.iter().enumerate() {
+                t[[0, c, yy, xx]] = p.0[src] as f32 / 255.0;
+            }
+        }
+        t
+    }
+}
+
+/// One instance, in original image coordinates.
+#[derive(Debug, Clone)]
+pub struct Detection {
+    pub class_id: usize,
+    pub class_name: String,
+    pub score: f32,
+    /// The float box after scaling and clipping (x1, y1, x2, y2).
+    pub box_xyxy: [f32; 4],
+    /// The mask over the integer box: (x1, y1, x2, y2) truncated, ends inclusive, clipped to
+    /// the image.
+    pub mask: BoxMask,
+}
+
+/// Turns raw YOLOv8-seg outputs into detections.
+pub struct DetectionDecoder<'a> {
+    pub spec: &'a DetectionSpec,
+    pub orig_w: u32,
+    pub orig_h: u32,
+}
+
+struct Candidate {
+    anchor: usize,
+    class_id: usize,
+    score: f32,
+    xyxy: [f32; 4],
+}
+
+impl DetectionDecoder<'_> {
+    /// `preds` is output0 [4 + nc + 32, A] (batch dropped), `protos` output1 [32, mh, mw].
+    pub fn decode(&self, preds: &[f32], anchors: usize, protos: &[f32], mh: usize, mw: usize) -> Vec<Detection> {
+        let nc = self.spec.class_names.len();
+        let at = |row: usize, a: usize| preds[row * anchors + a];
+        let conf = self.spec.conf_threshold;
+
+        // Candidates: best class per anchor, strictly above the threshold.
+        let mut cands: Vec<Candidate> = (0..anchors)
+            .filter_map(|a| {
+                let (mut best, mut best_c) = (f32::NEG_INFINITY, 0);
+                for c in 0..nc {
+                    let v = at(4 + c, a);
+                    if v > best {
+                        best = v;
+                        best_c = c;
+                    }
+                }
+                (best > conf).then(|| {
+                    let (cx, cy, w, h) = (at(0, a), at(1, a), at(2, a), at(3, a));
+                    let (dw, dh) = (w / 2.0, h / 2.0);
+                    Candidate { anchor: a, class_id: best_c, score: best, xyxy: [cx - dw, cy - dh, cx + dw, cy + dh] }
+                })
+            })
+            .collect();
+        cands.sort_by(|a, b| b.score.total_cmp(&a.score));
+        cands.truncate(MAX_NMS);
+
+        let kept = nms(&cands, self.spec.iou_threshold, self.spec.max_det);
+        let lb = Letterbox::new(self.orig_w, self.orig_h, self.spec.image_size);
+        let scaled: Vec<(usize, [f32; 4])> = kept.iter().map(|&i| (i, self.scale_box(cands[i].xyxy))).collect();
+        scaled
+            .par_iter()
+            .filter_map(|&(i, b)| {
+                let cand = &cands[i];
+                let coeffs: Vec<f32> = (0..MASK_DIM).map(|k| at(4 + nc + k, cand.anchor)).collect();
+                let mask = self.mask(&coeffs, protos, mh, mw, b, &lb)?;
+                Some(Detection {
+                    class_id: cand.class_id,
+                    class_name: self.spec.class_names[cand.class_id].clone(),
+                    score: cand.score,
+                    box_xyxy: b,
+                    mask,
+                })
+            })
+            .collect()
+    }
+
+    /// `ops.scale_boxes` then `clip_boxes`, in float32 as torch does.
+    fn scale_box(&self, b: [f32; 4]) -> [f32; 4] {
+        let s = self.spec.image_size as f64;
+        let (w0, h0) = (self.orig_w as f64, self.orig_h as f64);
+        let gain = (s / h0).min(s / w0);
+        let pad_x = round_half_even((s - w0 * gain) / 2.0 - 0.1) as f32;
+        let pad_y = round_half_even((s - h0 * gain) / 2.0 - 0.1) as f32;
+        let g = gain as f32;
+        let (w, h) = (self.orig_w as f32, self.orig_h as f32);
+        [
+            ((b[0] - pad_x) / g).clamp(0.0, w),
+            ((b[1] - pad_y) / g).clamp(0.0, h),
+            ((b[2] - pad_x) / g).clamp(0.0, w),
+            ((b[3] - pad_y) / g).clamp(0.0, h),
+        ]
+    }
+
+    /// `ops.process_mask_native`: coefficients x prototypes, the letterbox padding cut away,
+    /// bilinear resize to the original size, zero outside the float box, threshold at 0.
+    /// Evaluated only over the box. `None` when the mask is empty.
+    fn mask(&self, coeffs: &[f32], protos: &[f32], mh: usize, mw: usize, b: [f32; 4], _lb: &Letterbox) -> Option<BoxMask> {
+        let (h0, w0) = (self.orig_h as f64, self.orig_w as f64);
+        let gain = (mh as f64 / h0).min(mw as f64 / w0);
+        let pad_w = (mw as f64 - w0 * gain) / 2.0;
+        let pad_h = (mh as f64 - h0 * gain) / 2.0;
+        let (top, left) = (pad_h as usize, pad_w as usize);
+        let (bottom, right) = ((mh as f64 - pad_h) as usize, (mw as f64 - pad_w) as usize);
+        let (ch, cw) = (bottom - top, right - left);
+        if ch == 0 || cw == 0 {
+            return None;
+        }
+        let (w, h) = (self.orig_w as usize, self.orig_h as usize);
+        let xt = torch_bilinear_taps(cw, w);
+        let yt = torch_bilinear_taps(ch, h);
+
+        // Integer box (truncated), clipped to the image; crop_mask keeps x1 <= x < x2.
+        let xb = (b[0] as u32).min(self.orig_w - 1);
+        let yb = (b[1] as u32).min(self.orig_h - 1);
+        let xe = (b[2] as u32).min(self.orig_w - 1);
+        let ye = (b[3] as u32).min(self.orig_h - 1);
+
+        // Mask logits on the prototype cells this box reads.
+        let (py0, py1) = (yt[yb as usize].0, yt[ye as usize].1);
+        let (px0, px1) = (xt[xb as usize].0, xt[xe as usize].1);
+        let (pw, ph) = (px1 - px0 + 1, py1 - py0 + 1);
+        let mut logits = vec![0.0f32; pw * ph];
+        let plane = mh * mw;
+        for (k, &c) in coeffs.iter().enumerate() {
+            let proto = &protos[k * plane..(k + 1) * plane];
+            for py in 0..ph {
+                let row = &proto[(top + py0 + py) * mw + left + px0..][..pw];
+                for (px, v) in row.iter().enumerate() {
+                    logits[py * pw + px] += c * v;
+                }
+            }
+        }
+        let mut mask = BoxMask::new(xb, yb, xe, ye);
+        for y in yb..=ye {
+            let yf = y as f32;
+            if !(yf >= b[1] && yf < b[3]) {
+                continue;
+            }
+            let (y0, y1, wy0, wy1) = yt[y as usize];
+            let (r0, r1) = (&logits[(y0 - py0) * pw..][..pw], &logits[(y1 - py0) * pw..][..pw]);
+            for x in xb..=xe {
+                let xf = x as f32;
+                if !(xf >= b[0] && xf < b[2]) {
+                    continue;
+                }
+                let (x0, x1, wx0, wx1) = xt[x as usize];
+                let (i0, i1) = (x0 - px0, x1 - px0);
+                let v = wy0 * (wx0 * r0[i0] + wx1 * r0[i1]) + wy1 * (wx0 * r1[i0] + wx1 * r1[i1]);
+                if v > 0.0 {
+                    mask.set(x, y);
+                }
+            }
+        }
+        (mask.area() > 0).then_some(mask)
+    }
+}
+
+/// torchvision `nms` over class-offset boxes (float32, IoU > threshold suppresses), keeping
+/// at most `max_det`. `cands` is sorted by score, descending.
+fn nms(cands: &[Candidate], iou: f32, max_det: usize) -> Vec<usize> {
+    let boxes: Vec<[f32; 4]> = cands
+        .iter()
+        .map(|c| {
+            let off = c.class_id as f32 * MAX_WH;
+            [c.xyxy[0] + off, c.xyxy[1] + off, c.xyxy[2] + off, c.xyxy[3] + off]
+        })
+        .collect();
+    let areas: Vec<f32> = boxes.iter().map(|b| (b[2] - b[0]) * (b[3] - b[1])).collect();
+    let mut suppressed = vec![false; cands.len()];
+    let mut keep = Vec::new();
+    for i in 0..cands.len() {
+        if suppressed[i] {
+            continue;
+        }
+        keep.push(i);
+        if keep.len() == max_det {
+            break;
+        }
+        let bi = boxes[i];
+        for j in i + 1..cands.len() {
+            if suppressed[j] || cands[j].class_id != cands[i].class_id {
+                continue;
+            }
+            let bj = boxes[j];
+            let w = (bi[2].min(bj[2]) - bi[0].max(bj[0])).max(0.0);
+            let h = (bi[3].min(bj[3]) - bi[1].max(bj[1])).max(0.0);
+            let inter = w * h;
+            if inter / (areas[i] + areas[j] - inter) > iou {
+                suppressed[j] = true;
+            }
+        }
+    }
+    keep
+}
+
+/// Runs the detector on an image and decodes its output.
+pub fn detect(session: &mut Session, spec: &DetectionSpec, rgb: &RgbImage) -> Result<(Vec<Detection>, std::time::Duration, std::time::Duration, std::time::Duration), EngineError> {
+    let t = std::time::Instant::now();
+    let lb = Letterbox::new(rgb.width(), rgb.height(), spec.image_size);
+    let input = lb.tensor(rgb, spec.channel_order);
+    let pre = t.elapsed();
+    let t = std::time::Instant::now();
+    let tensor = TensorRef::from_array_view(&input).map_err(|e| EngineError::inference("detection input", e))?;
+    let outputs = session
+        .run(ort::inputs![spec.input.as_str() => tensor])
+        .map_err(|e| EngineError::inference("detection", e))?;
+    let run = t.elapsed();
+    let t = std::time::Instant::now();
+    let (pshape, preds) = outputs[spec.outputs[0].as_str()]
+        .try_extract_tensor::<f32>()
+        .map_err(|e| EngineError::inference("detection output0", e))?;
+    let (mshape, protos) = outputs[spec.outputs[1].as_str()]
+        .try_extract_tensor::<f32>()
+        .map_err(|e| EngineError::inference("detection output1", e))?;
+    let nc = spec.class_names.len();
+    if pshape.len() != 3 || pshape[1] as usize != 4 + nc + MASK_DIM || mshape.len() != 4 || mshape[1] as usize != MASK_DIM {
+        return Err(EngineError::ModelMismatch {
+            model: "detection",
+            detail: format!("outputs {:?} and {:?}, expected [1, {}, A] and [1, 32, h, w]", &pshape[..], &mshape[..], 4 + nc + MASK_DIM),
+        });
+    }
+    let decoder = DetectionDecoder { spec, orig_w: rgb.width(), orig_h: rgb.height() };
+    let dets = decoder.decode(preds, pshape[2] as usize, protos, mshape[2] as usize, mshape[3] as usize);
+    Ok((dets, pre, run, t.elapsed()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn letterbox_matches_ultralytics() {
+        // 2356 x 1292 into 640: r = 0.27165..., 640 x 351, dh = 144.5 -> top = round(144.4) = 144.
+        let lb = Letterbox::new(2356, 1292, 640);
+        assert_eq!((lb.new_w, lb.new_h, lb.left, lb.top), (640, 351, 0, 144));
+        let lb = Letterbox::new(620, 560, 640);
+        assert_eq!((lb.new_w, lb.new_h, lb.left, lb.top), (640, 578, 0, 31));
+        assert_eq!(round_half_even(2.5), 2.0);
+        assert_eq!(round_half_even(3.5), 4.0);
+        assert_eq!(round_half_even(-0.5), -0.0);
+    }
+
+    #[test]
+    fn nms_suppresses_within_a_class_only() {
+        let c = |class_id, score, x: f32| Candidate { anchor: 0, class_id, score, xyxy: [x, 0.0, x + 10.0, 10.0] };
+        let cands = vec![c(0, 0.9, 0.0), c(0, 0.8, 1.0), c(1, 0.7, 1.0), c(0, 0.6, 30.0)];
+        assert_eq!(nms(&cands, 0.5, 500), vec![0, 2, 3]);
+        assert_eq!(nms(&cands, 0.5, 2), vec![0, 2]);
+    }
+}

@@ -1,0 +1,309 @@
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use image::RgbImage;
+use ort::ep::ExecutionProviderDispatch;
+use ort::session::Session;
+use pano_core::Assessment;
+
+use crate::detection::detect;
+use crate::manifest::ModelManifest;
+use crate::segmentation::LogitMap;
+use crate::{debug_render, score_findings, Detection, EngineError, ExecutionProviderChoice, ProbabilityField};
+
+/// How to load the engine.
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    /// Folder holding `manifest.json` and the two ONNX files.
+    pub models_dir: PathBuf,
+    pub provider: ExecutionProviderChoice,
+    /// Explicit path of the ONNX Runtime library (otherwise environment and known places).
+    pub runtime_library: Option<PathBuf>,
+    /// Threads ONNX Runtime may use per session; `None` = its default (all cores).
+    pub intra_threads: Option<usize>,
+}
+
+/// Wall time of each stage of one analysis.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct StageTimings {
+    pub segmentation_pre: Duration,
+    pub segmentation_run: Duration,
+    pub detection_pre: Duration,
+    pub detection_run: Duration,
+    pub detection_decode: Duration,
+    pub postprocess: Duration,
+    pub debug_render: Duration,
+    pub total: Duration,
+}
+
+/// The two debug images, JPEG-encoded.
+#[derive(Debug, Clone)]
+pub struct DebugJpegs {
+    pub semantic_segmentation: Vec<u8>,
+    pub instance_detection: Vec<u8>,
+}
+
+/// Everything one analysis produced.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub assessment: Assessment,
+    pub detections: Vec<Detection>,
+    pub debug: Option<DebugJpegs>,
+    pub timings: StageTimings,
+    /// The execution provider that actually ran the models.
+    pub provider: ExecutionProviderChoice,
+    pub model_version: String,
+    /// Results of random-weight test models are not for diagnosis.
+    pub test_model: bool,
+}
+
+/// Both models, loaded once and reused for every image.
+pub struct Engine {
+    manifest: ModelManifest,
+    segmentation: Mutex<Session>,
+    detection: Mutex<Session>,
+    provider: ExecutionProviderChoice,
+    runtime_library: PathBuf,
+}
+
+impl Engine {
+    pub fn load(options: &EngineOptions) -> Result<Self, EngineError> {
+        let manifest = ModelManifest::load(&options.models_dir)?;
+        let (seg_bytes, det_bytes) = manifest.read_verified()?;
+        let (env, lib) = crate::runtime::environment(options.runtime_library.as_deref())?;
+
+        let candidates = provider_candidates(options.provider)?;
+        let mut last_error = None;
+        for (choice, eps) in candidates {
+            let open = |bytes: &[u8]| -> Result<Session, String> {
+                let mut builder = Session::builder(env).map_err(|e| e.to_string())?;
+                if let Some(n) = options.intra_threads {
+                    builder = builder.with_intra_threads(n).map_err(|e| e.to_string())?;
+                }
+                builder
+                    .with_execution_providers(eps.clone())
+                    .map_err(|e| e.to_string())?
+                    .commit_from_memory(bytes)
+                    .map_err(|e| e.to_string())
+            };
+            match (open(&seg_bytes), open(&det_bytes)) {
+                (Ok(seg), Ok(det)) => {
+                    let engine = Self {
+                        manifest,
+                        segmentation: Mutex::new(seg),
+                        detection: Mutex::new(det),
+                        provider: choice,
+                        runtime_library: lib.to_path_buf(),
+                    };
+                    engine.check_models()?;
+                    return Ok(engine);
+                }
+                (Err(e), _) | (_, Err(e)) => last_error = Some((choice, e)),
+            }
+        }
+        let (choice, detail) = last_error.expect("at least one provider is tried");
+        if choice == ExecutionProviderChoice::Cpu {
+            Err(EngineError::Inference { stage: "loading the models", detail })
+        } else {
+            Err(EngineError::ProviderUnavailable { provider: choice.name(), detail })
+        }
+    }
+
+    pub fn manifest(&self) -> &ModelManifest {
+        &self.manifest
+    }
+
+    /// The execution provider the sessions run on.
+    pub fn provider(&self) -> ExecutionProviderChoice {
+        self.provider
+    }
+
+    pub fn runtime_library(&self) -> &std::path::Path {
+        &self.runtime_library
+    }
+
+    /// Refuses a model pair whose tensors do not fit the manifest.
+    fn check_models(&self) -> Result<(), EngineError> {
+        let det = self.detection.lock().expect("detection session");
+        let spec = &self.manifest.detection;
+        let input = det.inputs().iter().find(|i| i.name() == spec.input).ok_or_else(|| EngineError::ModelMismatch {
+            model: "detection",
+            detail: format!("no input named '{}'", spec.input),
+        })?;
+        let shape: Vec<i64> = input.dtype().tensor_shape().map(|s| s.iter().copied().collect()).unwrap_or_default();
+        let s = spec.image_size as i64;
+        if shape != [1, 3, s, s] {
+            return Err(EngineError::ModelMismatch {
+                model: "detection",
+                detail: format!("input shape {shape:?}, manifest says [1, 3, {s}, {s}]"),
+            });
+        }
+        for name in &spec.outputs {
+            if !det.outputs().iter().any(|o| o.name() == name) {
+                return Err(EngineError::ModelMismatch { model: "detection", detail: format!("no output named '{name}'") });
+            }
+        }
+        if let Some(names) = det.metadata().ok().and_then(|m| m.custom("names")) {
+            let from_model = parse_class_names(&names);
+            if from_model != spec.class_names {
+                return Err(EngineError::ModelMismatch {
+                    model: "detection",
+                    detail: format!("class names in the model ({} classes) differ from the manifest ({})", from_model.len(), spec.class_names.len()),
+                });
+            }
+        }
+        drop(det);
+        let seg = self.segmentation.lock().expect("segmentation session");
+        let sspec = &self.manifest.segmentation;
+        let input = seg.inputs().iter().find(|i| i.name() == sspec.input).ok_or_else(|| EngineError::ModelMismatch {
+            model: "segmentation",
+            detail: format!("no input named '{}'", sspec.input),
+        })?;
+        let shape: Vec<i64> = input.dtype().tensor_shape().map(|s| s.iter().copied().collect()).unwrap_or_default();
+        if shape.len() != 4 || shape[1] != 3 {
+            return Err(EngineError::ModelMismatch { model: "segmentation", detail: format!("input shape {shape:?}, expected [1, 3, H, W]") });
+        }
+        if !seg.outputs().iter().any(|o| o.name() == sspec.output) {
+            return Err(EngineError::ModelMismatch { model: "segmentation", detail: format!("no output named '{}'", sspec.output) });
+        }
+        Ok(())
+    }
+
+    /// Analyses one radiograph. `name` becomes the CSV's `file_name` (the image's stem).
+    pub fn analyze(&self, image: &RgbImage, name: &str, debug: bool) -> Result<Analysis, EngineError> {
+        if image.width() < 32 || image.height() < 32 {
+            return Err(EngineError::ImageTooSmall { width: image.width(), height: image.height() });
+        }
+        let start = Instant::now();
+        let mut timings = StageTimings::default();
+
+        let t = Instant::now();
+        let logits = {
+            let mut seg = self.segmentation.lock().expect("segmentation session");
+            LogitMap::run(&mut seg, &self.manifest.segmentation, image)?
+        };
+        // The run includes its own pre-processing; split it out by timing that alone.
+        timings.segmentation_run = t.elapsed();
+
+        let (detections, det_pre, det_run, det_decode) = {
+            let mut det = self.detection.lock().expect("detection session");
+            detect(&mut det, &self.manifest.detection, image)?
+        };
+        timings.detection_pre = det_pre;
+        timings.detection_run = det_run;
+        timings.detection_decode = det_decode;
+
+        let t = Instant::now();
+        let field = ProbabilityField::new(&logits, image.width(), image.height());
+        let scores = score_findings(&detections, &field, self.manifest.postprocess.tooth_nms_threshold);
+        let assessment = Assessment::from_scores(name, scores)
+            .map_err(|e| EngineError::inference("post-processing", e))?;
+        timings.postprocess = t.elapsed();
+
+        let t = Instant::now();
+        let debug = if debug {
+            let (sem, inst) = rayon::join(
+                || debug_render::semantic_segmentation(image, &field),
+                || {
+                    debug_render::instance_detection(
+                        image,
+                        &detections,
+                        self.manifest.detection.class_names.len(),
+                        self.manifest.postprocess.debug_min_score,
+                    )
+                },
+            );
+            Some(DebugJpegs {
+                semantic_segmentation: debug_render::encode_jpeg(&sem)?,
+                instance_detection: debug_render::encode_jpeg(&inst)?,
+            })
+        } else {
+            None
+        };
+        timings.debug_render = t.elapsed();
+        timings.total = start.elapsed();
+        let _ = &mut timings.segmentation_pre;
+        Ok(Analysis {
+            assessment,
+            detections,
+            debug,
+            timings,
+            provider: self.provider,
+            model_version: self.manifest.model_version.clone(),
+            test_model: self.manifest.test_model,
+        })
+    }
+}
+
+/// Which providers to try, in order, for a choice. A GPU provider is registered with
+/// `error_on_failure`, so a missing one is an error rather than a silent CPU run.
+fn provider_candidates(choice: ExecutionProviderChoice) -> Result<Vec<(ExecutionProviderChoice, Vec<ExecutionProviderDispatch>)>, EngineError> {
+    use ExecutionProviderChoice as C;
+    let cpu = (C::Cpu, vec![ort::ep::CPU::default().build()]);
+    let not_built = |p: C| EngineError::ProviderUnavailable {
+        provider: p.name(),
+        detail: format!("this build was made without the '{}' feature", p.name()),
+    };
+    let gpu = |p: C| -> Option<ExecutionProviderDispatch> {
+        match p {
+            #[cfg(feature = "cuda")]
+            C::Cuda => Some(ort::ep::CUDA::default().build().error_on_failure()),
+            #[cfg(feature = "directml")]
+            C::DirectMl => Some(ort::ep::DirectML::default().build().error_on_failure()),
+            #[cfg(feature = "coreml")]
+            C::CoreMl => Some(ort::ep::CoreML::default().build().error_on_failure()),
+            _ => None,
+        }
+    };
+    Ok(match choice {
+        C::Cpu => vec![cpu],
+        C::Auto => {
+            let mut list: Vec<_> = [C::Cuda, C::DirectMl, C::CoreMl]
+                .into_iter()
+                .filter_map(|p| gpu(p).map(|ep| (p, vec![ep])))
+                .collect();
+            list.push(cpu);
+            list
+        }
+        p => vec![(p, vec![gpu(p).ok_or_else(|| not_built(p))?])],
+    })
+}
+
+/// Ultralytics writes class names into the ONNX metadata as a Python dict literal:
+/// `{0: 'TOOTH_11', 1: 'TOOTH_12', ...}`.
+fn parse_class_names(text: &str) -> Vec<String> {
+    let inner = text.trim().trim_start_matches('{').trim_end_matches('}');
+    let mut pairs: Vec<(usize, String)> = inner
+        .split(", ")
+        .filter_map(|item| {
+            let (k, v) = item.split_once(':')?;
+            let v = v.trim().trim_matches(|c| c == '\'' || c == '"');
+            Some((k.trim().parse().ok()?, v.to_string()))
+        })
+        .collect();
+    pairs.sort_by_key(|(k, _)| *k);
+    pairs.into_iter().map(|(_, v)| v).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_names_parse_from_the_python_literal() {
+        assert_eq!(parse_class_names("{0: 'TOOTH_11', 2: 'ENDO', 1: 'CARIES'}"), vec!["TOOTH_11", "CARIES", "ENDO"]);
+    }
+
+    #[test]
+    fn a_provider_not_compiled_in_is_a_clear_error() {
+        if cfg!(feature = "cuda") {
+            return;
+        }
+        match provider_candidates(ExecutionProviderChoice::Cuda) {
+            Err(EngineError::ProviderUnavailable { provider: "cuda", detail }) => assert!(detail.contains("feature")),
+            _ => panic!("expected ProviderUnavailable"),
+        }
+        assert_eq!(provider_candidates(ExecutionProviderChoice::Auto).unwrap().last().unwrap().0, ExecutionProviderChoice::Cpu);
+    }
+}

@@ -1,0 +1,28 @@
+//! The analysis engine: the reference pipeline (docs/reference-pipeline.md) on ONNX Runtime.
+//!
+//! `Engine::load` checks the model manifest, the files' hashes and the tensor shapes, and
+//! opens both sessions once; `Engine::analyze` turns an RGB radiograph into the 256 scores,
+//! the detections and, on request, the two debug images. Nothing here knows about storage,
+//! queues or user interfaces.
+
+mod debug_render;
+mod detection;
+mod engine;
+mod error;
+mod manifest;
+mod mask;
+mod postprocess;
+mod provider;
+mod resize;
+mod runtime;
+mod segmentation;
+
+pub use detection::{Detection, DetectionDecoder, Letterbox};
+pub use engine::{Analysis, DebugJpegs, Engine, EngineOptions, StageTimings};
+pub use error::EngineError;
+pub use manifest::{DetectionSpec, ModelManifest, SegmentationSpec};
+pub use mask::BoxMask;
+pub use postprocess::score_findings;
+pub use provider::ExecutionProviderChoice;
+pub use runtime::{locate_runtime_library, RUNTIME_ENV_VARS};
+pub use segmentation::{LogitMap, ProbabilityField};

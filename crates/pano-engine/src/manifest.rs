@@ -1,0 +1,137 @@
+//! The manifest that ships beside the two ONNX files: what the engine must know about them.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::EngineError;
+
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ModelManifest {
+    /// Recorded with every result, so an analysis always says which models made it.
+    pub model_version: String,
+    /// Random-weight test models: results are labelled "not for diagnosis" wherever shown.
+    #[serde(default)]
+    pub test_model: bool,
+    #[serde(default)]
+    pub notice: Option<String>,
+    pub segmentation: SegmentationSpec,
+    pub detection: DetectionSpec,
+    pub postprocess: PostprocessSpec,
+    #[serde(skip)]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelOrder {
+    Rgb,
+    Bgr,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SegmentationSpec {
+    pub file: String,
+    pub sha256: String,
+    pub input: String,
+    pub output: String,
+    pub channel_order: ChannelOrder,
+    /// Pixel values fed to the graph span this range (normalisation is inside the graph).
+    pub value_range: [f32; 2],
+    pub num_classes: usize,
+    pub resize: ShortestEdgeResize,
+    /// Pad the resized image to a multiple of this (detectron2's size divisibility); 0 = none.
+    #[serde(default)]
+    pub size_divisibility: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ShortestEdgeResize {
+    pub rule: String,
+    pub short_edge: u32,
+    pub max_size: u32,
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DetectionSpec {
+    pub file: String,
+    pub sha256: String,
+    pub input: String,
+    pub outputs: [String; 2],
+    pub channel_order: ChannelOrder,
+    pub image_size: u32,
+    pub class_names: Vec<String>,
+    pub conf_threshold: f32,
+    pub iou_threshold: f32,
+    pub max_det: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PostprocessSpec {
+    pub tooth_nms_threshold: f32,
+    pub debug_min_score: f32,
+}
+
+impl ModelManifest {
+    /// Reads `manifest.json` from a models folder and checks what it says on its own.
+    pub fn load(dir: &Path) -> Result<Self, EngineError> {
+        let path = dir.join(MANIFEST_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|_| EngineError::ManifestMissing(path.clone()))?;
+        let invalid = |detail: String| EngineError::ManifestInvalid { path: path.clone(), detail };
+        let mut manifest: ModelManifest = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+        manifest.dir = dir.to_path_buf();
+        let seg = &manifest.segmentation;
+        if seg.resize.rule != "shortest_edge" || seg.resize.filter != "pil_bilinear" {
+            return Err(invalid(format!(
+                "unsupported resize rule '{}' / filter '{}' (expected shortest_edge / pil_bilinear)",
+                seg.resize.rule, seg.resize.filter
+            )));
+        }
+        if seg.num_classes != 33 {
+            return Err(invalid(format!("segmentation must have 33 classes (background + 32 teeth), not {}", seg.num_classes)));
+        }
+        if seg.resize.short_edge == 0 || seg.resize.max_size < seg.resize.short_edge {
+            return Err(invalid("resize sizes must satisfy 0 < short_edge <= max_size".into()));
+        }
+        let det = &manifest.detection;
+        if det.image_size == 0 || det.image_size % 32 != 0 {
+            return Err(invalid(format!("detection image_size {} is not a positive multiple of 32", det.image_size)));
+        }
+        if !det.class_names.iter().any(|n| n.starts_with("TOOTH")) {
+            return Err(invalid("detection class_names has no TOOTH class".into()));
+        }
+        Ok(manifest)
+    }
+
+    pub fn segmentation_path(&self) -> PathBuf {
+        self.dir.join(&self.segmentation.file)
+    }
+
+    pub fn detection_path(&self) -> PathBuf {
+        self.dir.join(&self.detection.file)
+    }
+
+    /// Reads both model files and checks them against the manifest's SHA-256.
+    pub fn read_verified(&self) -> Result<(Vec<u8>, Vec<u8>), EngineError> {
+        let seg = read_checked(&self.segmentation_path(), &self.segmentation.sha256)?;
+        let det = read_checked(&self.detection_path(), &self.detection.sha256)?;
+        Ok((seg, det))
+    }
+}
+
+fn read_checked(path: &Path, expected: &str) -> Result<Vec<u8>, EngineError> {
+    let bytes = std::fs::read(path).map_err(|_| EngineError::ModelFileMissing(path.to_path_buf()))?;
+    let actual = hex::encode(Sha256::digest(&bytes));
+    if !actual.eq_ignore_ascii_case(expected) {
+        return Err(EngineError::ModelHashMismatch {
+            file: path.to_path_buf(),
+            expected: expected.to_string(),
+            actual,
+        });
+    }
+    Ok(bytes)
+}

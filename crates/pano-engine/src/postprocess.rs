@@ -1,0 +1,153 @@
+//! The reference's post-processing: detections + segmentation probabilities -> 8 x 32 scores.
+
+use pano_core::{FindingKind, NUM_TEETH};
+use rayon::prelude::*;
+
+use crate::segmentation::softmax_in_place;
+use crate::{Detection, ProbabilityField};
+
+/// Rows per band: bounds the probability buffer (rows x width x 33 floats) per thread.
+const BAND_ROWS: usize = 32;
+
+/// `intersection_over_minimum` of two instances' masks.
+fn intersection_over_minimum(a: &Detection, b: &Detection) -> f64 {
+    let inter = a.mask.intersection(&b.mask) as f64;
+    inter / (a.mask.area().min(b.mask.area()) as f64 + 1e-5)
+}
+
+/// The instances that score one finding kind: for MISSING the TOOTH instances after greedy
+/// mask NMS (each tooth is its own class, so YOLO's NMS left overlaps); otherwise the
+/// instances of the kind's class. Empty masks never reach here (the decoder drops them).
+pub fn candidates<'d>(detections: &'d [Detection], kind: FindingKind, tooth_nms: f32) -> Vec<&'d Detection> {
+    match kind.model_class() {
+        None => {
+            let mut pool: Vec<&Detection> = detections.iter().filter(|d| d.class_name.starts_with("TOOTH")).collect();
+            pool.sort_by(|a, b| b.score.total_cmp(&a.score));
+            let mut kept: Vec<&Detection> = Vec::new();
+            for d in pool {
+                // Greedy: d survives if no kept instance suppresses it. Equivalent to the
+                // reference's pop-and-filter loop, since suppression only comes from kept ones.
+                if kept.iter().all(|k| intersection_over_minimum(k, d) < tooth_nms as f64) {
+                    kept.push(d);
+                }
+            }
+            kept
+        }
+        Some(class) => detections.iter().filter(|d| d.class_name == class).collect(),
+    }
+}
+
+/// The 256 scores, `[finding ordinal][tooth index - 1]`.
+pub fn score_findings(detections: &[Detection], field: &ProbabilityField, tooth_nms: f32) -> [[f32; NUM_TEETH]; 8] {
+    let c_n = field.classes();
+    // Every candidate of every kind, tagged with its kind.
+    let cands: Vec<(usize, &Detection)> = FindingKind::ALL
+        .iter()
+        .flat_map(|&kind| candidates(detections, kind, tooth_nms).into_iter().map(move |d| (kind.ordinal(), d)))
+        .collect();
+
+    // Per candidate: sum over its pixels of the discounted probabilities, and pixel count.
+    let bands: Vec<usize> = (0..field.height).step_by(BAND_ROWS).collect();
+    let partials: Vec<Vec<(usize, Vec<f64>, u64)>> = bands
+        .par_iter()
+        .map(|&y0| band_sums(&cands, field, y0, (y0 + BAND_ROWS).min(field.height), c_n))
+        .collect();
+    let mut sums = vec![vec![0.0f64; c_n]; cands.len()];
+    let mut counts = vec![0u64; cands.len()];
+    for band in partials {
+        for (i, s, n) in band {
+            sums[i].iter_mut().zip(&s).for_each(|(a, b)| *a += b);
+            counts[i] += n;
+        }
+    }
+
+    let mut survival = [[1.0f64; NUM_TEETH]; 8];
+    for (i, &(kind, det)) in cands.iter().enumerate() {
+        if counts[i] == 0 {
+            continue;
+        }
+        let share: Vec<f64> = sums[i].iter().map(|s| s / counts[i] as f64).collect();
+        let total: f64 = share[1..].iter().sum();
+        if total <= 0.0 {
+            continue;
+        }
+        let weight = if kind == FindingKind::Missing.ordinal() { 1.0 } else { det.score as f64 };
+        for t in 0..NUM_TEETH {
+            survival[kind][t] *= 1.0 - weight * share[t + 1] / total;
+        }
+    }
+    let mut scores = [[0.0f32; NUM_TEETH]; 8];
+    for k in 0..8 {
+        for t in 0..NUM_TEETH {
+            let finding = 1.0 - survival[k][t];
+            let v = if k == FindingKind::Missing.ordinal() { 1.0 - finding } else { finding };
+            scores[k][t] = (v as f32).clamp(0.0, 1.0);
+        }
+    }
+    scores
+}
+
+fn band_sums(cands: &[(usize, &Detection)], field: &ProbabilityField, y0: usize, y1: usize, c_n: usize) -> Vec<(usize, Vec<f64>, u64)> {
+    let active: Vec<usize> = (0..cands.len())
+        .filter(|&i| {
+            let m = &cands[i].1.mask;
+            (m.y0 as usize) < y1 && (m.y1 as usize) >= y0
+        })
+        .collect();
+    if active.is_empty() {
+        return Vec::new();
+    }
+    let x0 = active.iter().map(|&i| cands[i].1.mask.x0 as usize).min().unwrap_or(0);
+    let x1 = active.iter().map(|&i| cands[i].1.mask.x1 as usize + 1).max().unwrap_or(0);
+    let (bw, bh) = (x1 - x0, y1 - y0);
+    // How many candidates of each kind cover each pixel: the reference's `discount`.
+    let mut discount = vec![0u16; 8 * bw * bh];
+    let mut needed = vec![false; bw * bh];
+    for &i in &active {
+        let (kind, det) = cands[i];
+        for y in y0.max(det.mask.y0 as usize)..y1.min(det.mask.y1 as usize + 1) {
+            for x in det.mask.row(y as u32) {
+                let p = (y - y0) * bw + (x as usize - x0);
+                discount[kind * bw * bh + p] += 1;
+                needed[p] = true;
+            }
+        }
+    }
+    let mut probs = vec![0.0f32; bw * bh * c_n];
+    field.for_each_logits(
+        y0,
+        y1,
+        x0,
+        x1,
+        |x, y| needed[(y - y0) * bw + (x - x0)],
+        |x, y, logits| {
+            let p = (y - y0) * bw + (x - x0);
+            let out = &mut probs[p * c_n..(p + 1) * c_n];
+            out.copy_from_slice(logits);
+            softmax_in_place(out);
+        },
+    );
+    active
+        .into_iter()
+        .map(|i| {
+            let (kind, det) = cands[i];
+            let mut sum = vec![0.0f64; c_n];
+            let mut n = 0u64;
+            for y in y0.max(det.mask.y0 as usize)..y1.min(det.mask.y1 as usize + 1) {
+                for x in det.mask.row(y as u32) {
+                    let p = (y - y0) * bw + (x as usize - x0);
+                    let d = discount[kind * bw * bh + p];
+                    let prob = &probs[p * c_n..(p + 1) * c_n];
+                    if d == 1 {
+                        sum.iter_mut().zip(prob).for_each(|(s, &v)| *s += v as f64);
+                    } else {
+                        let e = 1.0 / d as f32;
+                        sum.iter_mut().zip(prob).for_each(|(s, &v)| *s += (1.0 - (1.0 - v).powf(e)) as f64);
+                    }
+                    n += 1;
+                }
+            }
+            (i, sum, n)
+        })
+        .collect()
+}

@@ -1,0 +1,214 @@
+//! Semantic segmentation: detectron2's shortest-edge resize, the DeepLab run, and class
+//! probabilities at the original resolution computed band by band where they are needed,
+//! never as the full [33, H, W] map.
+
+use image::RgbImage;
+use ndarray::Array4;
+use ort::session::Session;
+use ort::value::{DynValue, TensorRef};
+
+use crate::manifest::{ChannelOrder, SegmentationSpec};
+use crate::resize::{pil_bilinear, torch_bilinear_taps};
+use crate::EngineError;
+
+/// detectron2 `ResizeShortestEdge.get_output_shape`: (height, width).
+pub fn shortest_edge_size(h: u32, w: u32, short: u32, max_size: u32) -> (u32, u32) {
+    let (h, w) = (h as f64, w as f64);
+    let scale = short as f64 / h.min(w);
+    let (mut nh, mut nw) = if h < w { (short as f64, scale * w) } else { (scale * h, short as f64) };
+    if nh.max(nw) > max_size as f64 {
+        let s = max_size as f64 / nh.max(nw);
+        nh *= s;
+        nw *= s;
+    }
+    ((nh + 0.5) as u32, (nw + 0.5) as u32)
+}
+
+/// The resized image as the graph's input tensor [1, 3, H', W'] (padded to the size
+/// divisibility with zeros, as detectron2 pads normalised images... here before the in-graph
+/// normalisation, so the pad is the value the manifest's range starts at).
+pub fn segmentation_input(rgb: &RgbImage, spec: &SegmentationSpec) -> (Array4<f32>, u32, u32) {
+    let (nh, nw) = shortest_edge_size(rgb.height(), rgb.width(), spec.resize.short_edge, spec.resize.max_size);
+    let resized = pil_bilinear(rgb, nw, nh);
+    let div = spec.size_divisibility.max(1);
+    let (ph, pw) = (nh.div_ceil(div) * div, nw.div_ceil(div) * div);
+    let (lo, hi) = (spec.value_range[0], spec.value_range[1]);
+    let scale = (hi - lo) / 255.0;
+    let mut input = Array4::<f32>::from_elem((1, 3, ph as usize, pw as usize), lo);
+    let order: [usize; 3] = match spec.channel_order {
+        ChannelOrder::Rgb => [0, 1, 2],
+        ChannelOrder::Bgr => [2, 1, 0],
+    };
+    for (x, y, p) in resized.enumerate_pixels() {
+        for (c, &src) in order.iter().enumerate() {
+            input[[0, c, y as usize, x as usize]] = lo + p.0[src] as f32 * scale;
+        }
+    }
+    (input, nh, nw)
+}
+
+/// Logits at the resized resolution, [classes, h, w], kept in ONNX Runtime's own buffer.
+pub struct LogitMap {
+    value: DynValue,
+    pub classes: usize,
+    /// Rows and columns of the buffer.
+    pub stride_h: usize,
+    pub stride_w: usize,
+    /// The valid region (the resized image, without divisibility padding).
+    pub h: usize,
+    pub w: usize,
+}
+
+impl LogitMap {
+    pub fn run(session: &mut Session, spec: &SegmentationSpec, rgb: &RgbImage) -> Result<Self, EngineError> {
+        let (input, nh, nw) = segmentation_input(rgb, spec);
+        let tensor = TensorRef::from_array_view(&input).map_err(|e| EngineError::inference("segmentation input", e))?;
+        let mut outputs = session
+            .run(ort::inputs![spec.input.as_str() => tensor])
+            .map_err(|e| EngineError::inference("segmentation", e))?;
+        let value = outputs
+            .remove(spec.output.as_str())
+            .ok_or_else(|| EngineError::inference("segmentation", format!("no output named '{}'", spec.output)))?;
+        drop(outputs);
+        let (shape, _) = value
+            .try_extract_tensor::<f32>()
+            .map_err(|e| EngineError::inference("segmentation output", e))?;
+        let dims: Vec<i64> = shape.iter().copied().collect();
+        if dims.len() != 4 || dims[0] != 1 || dims[1] as usize != spec.num_classes || dims[2] < nh as i64 || dims[3] < nw as i64 {
+            return Err(EngineError::ModelMismatch {
+                model: "segmentation",
+                detail: format!("output shape {dims:?}, expected [1, {}, >={nh}, >={nw}]", spec.num_classes),
+            });
+        }
+        Ok(Self {
+            classes: dims[1] as usize,
+            stride_h: dims[2] as usize,
+            stride_w: dims[3] as usize,
+            h: nh as usize,
+            w: nw as usize,
+            value,
+        })
+    }
+
+    pub fn data(&self) -> &[f32] {
+        self.value.try_extract_tensor::<f32>().expect("checked at construction").1
+    }
+}
+
+/// Softmax probabilities of the logits bilinearly resized (torch, `align_corners=False`) to
+/// the original image size, computed on demand for bands of rows.
+pub struct ProbabilityField<'a> {
+    logits: &'a LogitMap,
+    data: &'a [f32],
+    pub width: usize,
+    pub height: usize,
+    xtaps: Vec<(usize, usize, f32, f32)>,
+    ytaps: Vec<(usize, usize, f32, f32)>,
+}
+
+impl<'a> ProbabilityField<'a> {
+    pub fn new(logits: &'a LogitMap, width: u32, height: u32) -> Self {
+        Self {
+            logits,
+            data: logits.data(),
+            width: width as usize,
+            height: height as usize,
+            xtaps: torch_bilinear_taps(logits.w, width as usize),
+            ytaps: torch_bilinear_taps(logits.h, height as usize),
+        }
+    }
+
+    pub fn classes(&self) -> usize {
+        self.logits.classes
+    }
+
+    /// One source row interpolated horizontally to the output width, laid out [x][class],
+    /// for columns `x0..x1`.
+    fn horizontal_row(&self, src_row: usize, x0: usize, x1: usize, out: &mut Vec<f32>) {
+        let c_n = self.logits.classes;
+        out.clear();
+        out.resize((x1 - x0) * c_n, 0.0);
+        let plane = self.logits.stride_h * self.logits.stride_w;
+        for c in 0..c_n {
+            let row = &self.data[c * plane + src_row * self.logits.stride_w..][..self.logits.w];
+            for x in x0..x1 {
+                let (i0, i1, w0, w1) = self.xtaps[x];
+                out[(x - x0) * c_n + c] = w0 * row[i0] + w1 * row[i1];
+            }
+        }
+    }
+
+    /// For rows `y0..y1` and columns `x0..x1`, calls `visit(x, y, logits)` for every pixel
+    /// where `needed(x, y)`; `logits` holds the interpolated logits of all classes.
+    pub fn for_each_logits(
+        &self,
+        y0: usize,
+        y1: usize,
+        x0: usize,
+        x1: usize,
+        mut needed: impl FnMut(usize, usize) -> bool,
+        mut visit: impl FnMut(usize, usize, &[f32]),
+    ) {
+        let c_n = self.logits.classes;
+        let mut rows: Vec<(usize, Vec<f32>)> = Vec::new();
+        let mut pixel = vec![0.0f32; c_n];
+        for y in y0..y1 {
+            let (r0, r1, wy0, wy1) = self.ytaps[y];
+            for r in [r0, r1] {
+                if !rows.iter().any(|(k, _)| *k == r) {
+                    let mut buf = rows.iter().position(|(k, _)| *k < r0).map(|i| rows.swap_remove(i).1).unwrap_or_default();
+                    self.horizontal_row(r, x0, x1, &mut buf);
+                    rows.push((r, buf));
+                }
+            }
+            let h0 = &rows.iter().find(|(k, _)| *k == r0).expect("cached").1;
+            let h1 = &rows.iter().find(|(k, _)| *k == r1).expect("cached").1;
+            for x in x0..x1 {
+                if !needed(x, y) {
+                    continue;
+                }
+                let a = &h0[(x - x0) * c_n..][..c_n];
+                let b = &h1[(x - x0) * c_n..][..c_n];
+                for c in 0..c_n {
+                    pixel[c] = wy0 * a[c] + wy1 * b[c];
+                }
+                visit(x, y, &pixel);
+            }
+        }
+    }
+}
+
+/// In-place softmax over one pixel's class logits.
+pub fn softmax_in_place(v: &mut [f32]) {
+    let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0f32;
+    for x in v.iter_mut() {
+        *x = (*x - max).exp();
+        sum += *x;
+    }
+    let inv = 1.0 / sum;
+    v.iter_mut().for_each(|x| *x *= inv);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shortest_edge_matches_detectron2() {
+        // The sample: 1292 high, 2356 wide; short 1024 -> 1024 x 1867.2 -> 1867.
+        assert_eq!(shortest_edge_size(1292, 2356, 1024, 2048), (1024, 1867));
+        // Capped by max_size: 500 x 3000 -> short 1024 would give 6144 wide -> scaled to 2048.
+        assert_eq!(shortest_edge_size(500, 3000, 1024, 2048), (341, 2048));
+        // Portrait.
+        assert_eq!(shortest_edge_size(800, 600, 1024, 2048), (1365, 1024));
+    }
+
+    #[test]
+    fn softmax_sums_to_one_and_keeps_order() {
+        let mut v = [1.0, 3.0, -2.0, 3.5];
+        softmax_in_place(&mut v);
+        assert!((v.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!(v[3] > v[1] && v[1] > v[0] && v[0] > v[2]);
+    }
+}

@@ -1,0 +1,117 @@
+//! The engine against the Python reference pipeline's committed outputs
+//! (models/scripts/reference_pipeline.py: Ultralytics' own predictor + NumPy post-processing),
+//! on two images of different size and aspect.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use pano_engine::{Engine, EngineOptions};
+use pano_imaging::{import_file, ImportLimits};
+use serde::Deserialize;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        Engine::load(&EngineOptions { models_dir: root().join("models/test"), ..Default::default() })
+            .expect("test models load (run scripts/setup.sh for ONNX Runtime)")
+    })
+}
+
+#[derive(Deserialize)]
+struct RefDetection {
+    class_name: String,
+    score: f32,
+    #[serde(rename = "box")]
+    box_xyxy: [f32; 4],
+    mask_box: [u32; 4],
+    mask_area: u64,
+    mask_bits: String,
+}
+
+impl RefDetection {
+    /// The script stored `mask[yb..=ye, xb..=xe]` as NumPy slices it: clipped to the image.
+    fn clipped_box(&self, width: u32, height: u32) -> [u32; 4] {
+        let [x0, y0, x1, y1] = self.mask_box;
+        [x0, y0, x1.min(width - 1), y1.min(height - 1)]
+    }
+
+    fn mask_pixel(&self, bits: &[u8], x: u32, y: u32, width: u32, height: u32) -> bool {
+        let [x0, y0, x1, y1] = self.clipped_box(width, height);
+        if x < x0 || x > x1 || y < y0 || y > y1 {
+            return false;
+        }
+        let i = ((y - y0) * (x1 - x0 + 1) + (x - x0)) as usize;
+        bits[i / 8] & (0x80 >> (i % 8)) != 0
+    }
+}
+
+fn hex_decode(s: &str) -> Vec<u8> {
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+}
+
+fn check_image(stem: &str) {
+    let image = import_file(&root().join(format!("tests/data/{stem}.png")), &ImportLimits::default()).unwrap();
+    let analysis = engine().analyze(&image.rgb, stem, false).unwrap();
+
+    let text = std::fs::read_to_string(root().join(format!("tests/reference/{stem}.detections.json"))).unwrap();
+    let reference: Vec<RefDetection> = serde_json::from_str(&text).unwrap();
+    // Ultralytics 8.3.80 keeps detections whose mask is empty; the engine drops them (they
+    // score nothing and draw nothing).
+    let reference: Vec<&RefDetection> = reference.iter().filter(|d| d.mask_area > 0).collect();
+    let ours = &analysis.detections;
+    let (w, h) = (image.width(), image.height());
+    assert_eq!(ours.len(), reference.len(), "{stem}: detection count");
+
+    let mut worst_iou = 1.0f64;
+    let mut worst_box = 0.0f32;
+    for (i, (a, r)) in ours.iter().zip(&reference).enumerate() {
+        assert_eq!(a.class_name, r.class_name, "{stem} #{i}: class");
+        assert!((a.score - r.score).abs() < 1e-4, "{stem} #{i}: score {} vs {}", a.score, r.score);
+        for k in 0..4 {
+            worst_box = worst_box.max((a.box_xyxy[k] - r.box_xyxy[k]).abs());
+        }
+        let bits = hex_decode(&r.mask_bits);
+        let [x0, y0, x1, y1] = r.clipped_box(w, h);
+        let (mut inter, mut union) = (0u64, 0u64);
+        for y in y0.min(a.mask.y0)..=y1.max(a.mask.y1) {
+            for x in x0.min(a.mask.x0)..=x1.max(a.mask.x1) {
+                let (p, q) = (a.mask.get(x, y), r.mask_pixel(&bits, x, y, w, h));
+                inter += (p && q) as u64;
+                union += (p || q) as u64;
+            }
+        }
+        let iou = inter as f64 / union.max(1) as f64;
+        if iou < 0.98 {
+            let (mut sx, mut sy, mut n, mut rx, mut ry, mut rn) = (0f64, 0f64, 0f64, 0f64, 0f64, 0f64);
+            for y in y0.min(a.mask.y0)..=y1.max(a.mask.y1) {
+                for x in x0.min(a.mask.x0)..=x1.max(a.mask.x1) {
+                    if a.mask.get(x, y) { sx += x as f64; sy += y as f64; n += 1.0; }
+                    if r.mask_pixel(&bits, x, y, w, h) { rx += x as f64; ry += y as f64; rn += 1.0; }
+                }
+            }
+            eprintln!("ours area {} centroid ({:.2},{:.2}) box {:?}; ref area {} centroid ({:.2},{:.2}) box {:?}", a.mask.area(), sx / n, sy / n, a.box_xyxy, r.mask_area, rx / rn, ry / rn, r.box_xyxy);
+        }
+        worst_iou = worst_iou.min(iou);
+        assert!(iou >= 0.98, "{stem} #{i} ({}): mask IoU {iou:.4}", r.class_name);
+    }
+    assert!(worst_box <= 1.0, "{stem}: a box differs by {worst_box} px");
+
+    let expected = pano_core::parse_csv(&std::fs::read_to_string(root().join(format!("tests/reference/{stem}.csv"))).unwrap()).unwrap();
+    let diff = analysis.assessment.max_abs_difference(&expected);
+    eprintln!("{stem}: {} detections, worst mask IoU {worst_iou:.4}, worst box {worst_box:.4} px, max score diff {diff:.2e}", ours.len());
+    assert!(diff <= 1e-3, "{stem}: scores differ by up to {diff}");
+}
+
+#[test]
+fn wide_image_matches_the_reference() {
+    check_image("pan-small-wide");
+}
+
+#[test]
+fn squarish_image_matches_the_reference() {
+    check_image("pan-small-square");
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Installs everything builds and tests need. Idempotent: a second run only checks.
+#   scripts/setup.sh            everything
+#   scripts/setup.sh --minimal  only what the CLI needs (ONNX Runtime)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+ORT_VERSION=1.32.0
+CACHE="$ROOT/.cache"
+minimal=0
+[ "${1:-}" = "--minimal" ] && minimal=1
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+APT_PACKAGES=(build-essential pkg-config python3 python3-pip unzip
+  libwebkit2gtk-4.1-dev libssl-dev xvfb xauth xdotool imagemagick webkit2gtk-driver
+  gnome-keyring dbus libsecret-tools keyutils nodejs npm)
+
+install_apt() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  # Node and npm may come from elsewhere than Debian (the machine's own Node.js).
+  if command -v node >/dev/null && command -v npm >/dev/null; then
+    local kept=(); for p in "${missing[@]}"; do [[ "$p" == nodejs || "$p" == npm ]] || kept+=("$p"); done
+    missing=("${kept[@]}")
+  fi
+  if command -v python3 >/dev/null && python3 -m pip --version >/dev/null 2>&1; then
+    local kept=(); for p in "${missing[@]}"; do [[ "$p" == python3 || "$p" == python3-pip ]] || kept+=("$p"); done
+    missing=("${kept[@]}")
+  fi
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "apt: installing ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    log "apt: all packages present"
+  fi
+}
+
+# ONNX Runtime's shared library, taken from the PyPI wheel (Debian has no package, and
+# ort's own download reaches a CDN that is not a package registry).
+install_onnxruntime() {
+  local dir="$CACHE/onnxruntime"
+  local lib="$dir/libonnxruntime.so.$ORT_VERSION"
+  if [ -f "$lib" ]; then log "onnxruntime $ORT_VERSION: present"; return; fi
+  log "onnxruntime $ORT_VERSION: fetching the PyPI wheel"
+  local tmp; tmp=$(mktemp -d)
+  python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.11 \
+    --platform manylinux_2_27_x86_64 --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+    -d "$tmp" "onnxruntime==$ORT_VERSION"
+  mkdir -p "$dir"
+  unzip -q -j -o "$tmp"/onnxruntime-*.whl "onnxruntime/capi/libonnxruntime.so*" -d "$dir"
+  rm -rf "$tmp"
+  [ -f "$lib" ] || { log "the wheel did not contain $lib"; exit 1; }
+}
+
+install_ui() {
+  if [ -f ui/package-lock.json ] && [ ui/node_modules/.package-lock.json -nt ui/package-lock.json ]; then
+    log "npm (ui/): up to date"
+  else
+    log "npm (ui/): npm ci"
+    (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+if [ $minimal = 0 ]; then install_apt; fi
+install_onnxruntime
+if [ $minimal = 0 ] && [ -d ui ] && [ -f ui/package.json ]; then install_ui; fi
+log "done"
