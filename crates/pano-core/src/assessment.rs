@@ -35,7 +35,10 @@ impl Assessment {
                 check_score(tooth.fdi(), kind, scores[kind.ordinal()][tooth.get() - 1])?;
             }
         }
-        Ok(Self { name: name.into(), scores })
+        Ok(Self {
+            name: name.into(),
+            scores,
+        })
     }
 
     /// Builds from untrusted findings in any order: exactly 256, no duplicate, valid scores.
@@ -60,7 +63,10 @@ impl Assessment {
         if count != NUM_ENTRIES || scores.iter().flatten().any(|s| s.is_nan()) {
             return Err(CoreError::WrongEntryCount(count));
         }
-        Ok(Self { name: name.into(), scores })
+        Ok(Self {
+            name: name.into(),
+            scores,
+        })
     }
 
     pub fn score(&self, fdi: Fdi, finding: FindingKind) -> f32 {
@@ -82,7 +88,11 @@ impl Assessment {
     pub fn strongest(&self, fdi: Fdi) -> ToothFinding {
         FindingKind::ALL
             .into_iter()
-            .map(|finding| ToothFinding { fdi, finding, score: self.score(fdi, finding) })
+            .map(|finding| ToothFinding {
+                fdi,
+                finding,
+                score: self.score(fdi, finding),
+            })
             .fold(None::<ToothFinding>, |best, f| match best {
                 Some(b) if b.score >= f.score => Some(b),
                 _ => Some(f),

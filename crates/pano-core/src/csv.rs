@@ -16,7 +16,12 @@ pub fn write_csv(assessment: &Assessment) -> String {
     out.push_str(CSV_HEADER);
     out.push('\n');
     for f in assessment.findings() {
-        out.push_str(&format!("{name},{},{},{}\n", f.fdi, f.finding.csv_name(), f.score));
+        out.push_str(&format!(
+            "{name},{},{},{}\n",
+            f.fdi,
+            f.finding.csv_name(),
+            f.score
+        ));
     }
     out
 }
@@ -24,7 +29,10 @@ pub fn write_csv(assessment: &Assessment) -> String {
 /// Reads a CSV of the reference's shape (either finding spelling; `\r\n` accepted).
 pub fn parse_csv(text: &str) -> Result<Assessment, CoreError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
     let header = lines.next().map(|(_, l)| l.trim()).unwrap_or("");
     if header != CSV_HEADER {
         return Err(CoreError::BadCsvHeader(header.chars().take(80).collect()));
@@ -33,7 +41,10 @@ pub fn parse_csv(text: &str) -> Result<Assessment, CoreError> {
     let mut findings = Vec::with_capacity(256);
     for (i, line) in lines {
         let line_no = i + 1;
-        let bad = |reason: String| CoreError::BadCsvLine { line: line_no, reason };
+        let bad = |reason: String| CoreError::BadCsvLine {
+            line: line_no,
+            reason,
+        };
         let (file_name, rest) = split_name(line).ok_or_else(|| bad("unbalanced quotes".into()))?;
         let cols: Vec<&str> = rest.split(',').collect();
         if cols.len() != 3 {
@@ -52,7 +63,11 @@ pub fn parse_csv(text: &str) -> Result<Assessment, CoreError> {
             .trim()
             .parse()
             .map_err(|_| bad(format!("score '{}' is not a number", cols[2])))?;
-        findings.push(ToothFinding { fdi, finding, score });
+        findings.push(ToothFinding {
+            fdi,
+            finding,
+            score,
+        });
     }
     Assessment::from_findings(name.unwrap_or_default(), findings)
 }
@@ -136,15 +151,24 @@ mod tests {
     #[test]
     fn refuses_malformed_files_with_the_line() {
         assert!(matches!(parse_csv(""), Err(CoreError::BadCsvHeader(_))));
-        assert!(matches!(parse_csv("a,b,c\n"), Err(CoreError::BadCsvHeader(_))));
+        assert!(matches!(
+            parse_csv("a,b,c\n"),
+            Err(CoreError::BadCsvHeader(_))
+        ));
         let good = write_csv(&assessment("t"));
         let broken = good.replacen("t,11,MISSING,1", "t,11,MISSING,abc", 1);
         assert_eq!(
             parse_csv(&broken),
-            Err(CoreError::BadCsvLine { line: 2, reason: "score 'abc' is not a number".into() })
+            Err(CoreError::BadCsvLine {
+                line: 2,
+                reason: "score 'abc' is not a number".into()
+            })
         );
         let mixed = good.replacen("t,12,MISSING", "u,12,MISSING", 1);
-        assert!(matches!(parse_csv(&mixed), Err(CoreError::MixedCsvFiles(..))));
+        assert!(matches!(
+            parse_csv(&mixed),
+            Err(CoreError::MixedCsvFiles(..))
+        ));
         let short: String = good.lines().take(100).map(|l| format!("{l}\n")).collect();
         assert_eq!(parse_csv(&short), Err(CoreError::WrongEntryCount(99)));
     }

@@ -3,14 +3,20 @@ use thiserror::Error;
 /// Everything that can be wrong with a value this crate parses or validates.
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum CoreError {
-    #[error("'{0}' is not an FDI tooth number of the permanent dentition (11-18, 21-28, 31-38, 41-48)")]
+    #[error(
+        "'{0}' is not an FDI tooth number of the permanent dentition (11-18, 21-28, 31-38, 41-48)"
+    )]
     UnknownTooth(String),
     #[error("tooth index {0} is out of range 1..=32")]
     ToothIndexOutOfRange(u32),
     #[error("'{0}' is not a known finding")]
     UnknownFinding(String),
     #[error("score {score} for tooth {fdi} / {finding} is not a number in [0, 1]")]
-    ScoreOutOfRange { fdi: String, finding: String, score: f64 },
+    ScoreOutOfRange {
+        fdi: String,
+        finding: String,
+        score: f64,
+    },
     #[error("tooth {fdi} / {finding} appears more than once")]
     DuplicateEntry { fdi: String, finding: String },
     #[error("expected 256 findings (8 for each of 32 teeth), got {0}")]

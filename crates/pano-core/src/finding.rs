@@ -117,9 +117,18 @@ mod tests {
 
     #[test]
     fn both_spellings_parse_to_the_same_kind() {
-        assert_eq!("ROOT_REMNANTS".parse::<FindingKind>().unwrap(), FindingKind::ResidualRoot);
-        assert_eq!("RESIDUAL_ROOT".parse::<FindingKind>().unwrap(), FindingKind::ResidualRoot);
-        assert_eq!("ENDO".parse::<FindingKind>().unwrap(), FindingKind::RootCanalFilling);
+        assert_eq!(
+            "ROOT_REMNANTS".parse::<FindingKind>().unwrap(),
+            FindingKind::ResidualRoot
+        );
+        assert_eq!(
+            "RESIDUAL_ROOT".parse::<FindingKind>().unwrap(),
+            FindingKind::ResidualRoot
+        );
+        assert_eq!(
+            "ENDO".parse::<FindingKind>().unwrap(),
+            FindingKind::RootCanalFilling
+        );
         assert_eq!(
             "PERIAPICAL_RADIOLUCENT".parse::<FindingKind>().unwrap(),
             FindingKind::PeriapicalRadiolucency

@@ -111,7 +111,15 @@ mod tests {
 
     #[test]
     fn index_and_fdi_map_as_the_reference() {
-        let pairs = [(1, 11), (8, 18), (9, 21), (16, 28), (17, 31), (25, 41), (32, 48)];
+        let pairs = [
+            (1, 11),
+            (8, 18),
+            (9, 21),
+            (16, 28),
+            (17, 31),
+            (25, 41),
+            (32, 48),
+        ];
         for (index, fdi) in pairs {
             let tooth = ToothIndex::new(index).unwrap();
             assert_eq!(tooth.fdi().number(), fdi);

@@ -87,7 +87,10 @@ mod tests {
             "debug_image_urls":{"semantic-segmentation.jpg":"data:image/jpeg;base64,AA==",
                                 "instance-detection.jpg":"https://x/y.jpg"}}"#;
         let out: WorkerOutput = serde_json::from_str(json).unwrap();
-        assert_eq!(out.debug_image_urls.unwrap().instance_detection, "https://x/y.jpg");
+        assert_eq!(
+            out.debug_image_urls.unwrap().instance_detection,
+            "https://x/y.jpg"
+        );
         assert_eq!(out.debug_images, None);
     }
 

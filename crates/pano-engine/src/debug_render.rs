@@ -15,8 +15,8 @@ fn rainbow(x: f32) -> [u8; 3] {
 }
 
 fn blend(p: &mut Rgb<u8>, color: [u8; 3], alpha: f32) {
-    for c in 0..3 {
-        p.0[c] = (p.0[c] as f32 * (1.0 - alpha) + color[c] as f32 * alpha).round() as u8;
+    for (v, &c) in p.0.iter_mut().zip(&color) {
+        *v = (*v as f32 * (1.0 - alpha) + c as f32 * alpha).round() as u8;
     }
 }
 
@@ -68,16 +68,23 @@ pub fn semantic_segmentation(image: &RgbImage, field: &ProbabilityField) -> RgbI
         .map(|y0| {
             let y1 = (y0 + 32).min(h);
             let mut classes = vec![0u8; (y1 - y0) * w];
-            field.for_each_logits(y0, y1, 0, w, |_, _| true, |x, y, logits| {
-                let (mut best, mut arg) = (f32::NEG_INFINITY, 0);
-                for (c, &v) in logits.iter().enumerate() {
-                    if v > best {
-                        best = v;
-                        arg = c;
+            field.for_each_logits(
+                y0,
+                y1,
+                0,
+                w,
+                |_, _| true,
+                |x, y, logits| {
+                    let (mut best, mut arg) = (f32::NEG_INFINITY, 0);
+                    for (c, &v) in logits.iter().enumerate() {
+                        if v > best {
+                            best = v;
+                            arg = c;
+                        }
                     }
-                }
-                classes[(y - y0) * w + x] = arg as u8;
-            });
+                    classes[(y - y0) * w + x] = arg as u8;
+                },
+            );
             classes
         })
         .collect();
@@ -96,7 +103,11 @@ pub fn semantic_segmentation(image: &RgbImage, field: &ProbabilityField) -> RgbI
                 || (y + 1 < h && classes[(y + 1) * w + x] != c)
                 || (x > 0 && classes[y * w + x - 1] != c)
                 || (y > 0 && classes[(y - 1) * w + x] != c);
-            blend(out.get_pixel_mut(x as u32, y as u32), color(c), if edge { 0.95 } else { 0.45 });
+            blend(
+                out.get_pixel_mut(x as u32, y as u32),
+                color(c),
+                if edge { 0.95 } else { 0.45 },
+            );
             let e = &mut centroids[c as usize];
             e.0 += x as u64;
             e.1 += y as u64;
@@ -108,15 +119,29 @@ pub fn semantic_segmentation(image: &RgbImage, field: &ProbabilityField) -> RgbI
         if count < 200 {
             continue;
         }
-        let fdi = pano_core::ToothIndex::new(c as u32).map(|t| t.fdi().to_string()).unwrap_or_default();
-        draw_label(&mut out, (sx / count) as i64 - 8 * scale, (sy / count) as i64 - 4 * scale, &fdi, scale, [40, 40, 40]);
+        let fdi = pano_core::ToothIndex::new(c as u32)
+            .map(|t| t.fdi().to_string())
+            .unwrap_or_default();
+        draw_label(
+            &mut out,
+            (sx / count) as i64 - 8 * scale,
+            (sy / count) as i64 - 4 * scale,
+            &fdi,
+            scale,
+            [40, 40, 40],
+        );
     }
     out
 }
 
 /// `instance-detection.jpg`: the finding instances (not teeth) above `min_score`, as
 /// coloured masks and boxes labelled `NAME NN%`, one rainbow colour per class.
-pub fn instance_detection(image: &RgbImage, detections: &[Detection], num_classes: usize, min_score: f32) -> RgbImage {
+pub fn instance_detection(
+    image: &RgbImage,
+    detections: &[Detection],
+    num_classes: usize,
+    min_score: f32,
+) -> RgbImage {
     let mut out = image.clone();
     let shown: Vec<&Detection> = detections
         .iter()
@@ -147,7 +172,14 @@ pub fn instance_detection(image: &RgbImage, detections: &[Detection], num_classe
         }
         let dark = c.map(|v| v / 3);
         let label = format!("{} {:.0}%", d.class_name, d.score * 100.0);
-        draw_label(&mut out, x0 as i64, y0 as i64 - 10 * scale, &label, scale, dark);
+        draw_label(
+            &mut out,
+            x0 as i64,
+            y0 as i64 - 10 * scale,
+            &label,
+            scale,
+            dark,
+        );
     }
     out
 }

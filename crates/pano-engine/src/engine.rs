@@ -10,7 +10,9 @@ use pano_core::Assessment;
 use crate::detection::detect;
 use crate::manifest::ModelManifest;
 use crate::segmentation::LogitMap;
-use crate::{debug_render, score_findings, Detection, EngineError, ExecutionProviderChoice, ProbabilityField};
+use crate::{
+    debug_render, score_findings, Detection, EngineError, ExecutionProviderChoice, ProbabilityField,
+};
 
 /// How to load the engine.
 #[derive(Debug, Clone, Default)]
@@ -104,9 +106,15 @@ impl Engine {
         }
         let (choice, detail) = last_error.expect("at least one provider is tried");
         if choice == ExecutionProviderChoice::Cpu {
-            Err(EngineError::Inference { stage: "loading the models", detail })
+            Err(EngineError::Inference {
+                stage: "loading the models",
+                detail,
+            })
         } else {
-            Err(EngineError::ProviderUnavailable { provider: choice.name(), detail })
+            Err(EngineError::ProviderUnavailable {
+                provider: choice.name(),
+                detail,
+            })
         }
     }
 
@@ -127,11 +135,19 @@ impl Engine {
     fn check_models(&self) -> Result<(), EngineError> {
         let det = self.detection.lock().expect("detection session");
         let spec = &self.manifest.detection;
-        let input = det.inputs().iter().find(|i| i.name() == spec.input).ok_or_else(|| EngineError::ModelMismatch {
-            model: "detection",
-            detail: format!("no input named '{}'", spec.input),
-        })?;
-        let shape: Vec<i64> = input.dtype().tensor_shape().map(|s| s.iter().copied().collect()).unwrap_or_default();
+        let input = det
+            .inputs()
+            .iter()
+            .find(|i| i.name() == spec.input)
+            .ok_or_else(|| EngineError::ModelMismatch {
+                model: "detection",
+                detail: format!("no input named '{}'", spec.input),
+            })?;
+        let shape: Vec<i64> = input
+            .dtype()
+            .tensor_shape()
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default();
         let s = spec.image_size as i64;
         if shape != [1, 3, s, s] {
             return Err(EngineError::ModelMismatch {
@@ -141,7 +157,10 @@ impl Engine {
         }
         for name in &spec.outputs {
             if !det.outputs().iter().any(|o| o.name() == name) {
-                return Err(EngineError::ModelMismatch { model: "detection", detail: format!("no output named '{name}'") });
+                return Err(EngineError::ModelMismatch {
+                    model: "detection",
+                    detail: format!("no output named '{name}'"),
+                });
             }
         }
         if let Some(names) = det.metadata().ok().and_then(|m| m.custom("names")) {
@@ -149,31 +168,57 @@ impl Engine {
             if from_model != spec.class_names {
                 return Err(EngineError::ModelMismatch {
                     model: "detection",
-                    detail: format!("class names in the model ({} classes) differ from the manifest ({})", from_model.len(), spec.class_names.len()),
+                    detail: format!(
+                        "class names in the model ({} classes) differ from the manifest ({})",
+                        from_model.len(),
+                        spec.class_names.len()
+                    ),
                 });
             }
         }
         drop(det);
         let seg = self.segmentation.lock().expect("segmentation session");
         let sspec = &self.manifest.segmentation;
-        let input = seg.inputs().iter().find(|i| i.name() == sspec.input).ok_or_else(|| EngineError::ModelMismatch {
-            model: "segmentation",
-            detail: format!("no input named '{}'", sspec.input),
-        })?;
-        let shape: Vec<i64> = input.dtype().tensor_shape().map(|s| s.iter().copied().collect()).unwrap_or_default();
+        let input = seg
+            .inputs()
+            .iter()
+            .find(|i| i.name() == sspec.input)
+            .ok_or_else(|| EngineError::ModelMismatch {
+                model: "segmentation",
+                detail: format!("no input named '{}'", sspec.input),
+            })?;
+        let shape: Vec<i64> = input
+            .dtype()
+            .tensor_shape()
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default();
         if shape.len() != 4 || shape[1] != 3 {
-            return Err(EngineError::ModelMismatch { model: "segmentation", detail: format!("input shape {shape:?}, expected [1, 3, H, W]") });
+            return Err(EngineError::ModelMismatch {
+                model: "segmentation",
+                detail: format!("input shape {shape:?}, expected [1, 3, H, W]"),
+            });
         }
         if !seg.outputs().iter().any(|o| o.name() == sspec.output) {
-            return Err(EngineError::ModelMismatch { model: "segmentation", detail: format!("no output named '{}'", sspec.output) });
+            return Err(EngineError::ModelMismatch {
+                model: "segmentation",
+                detail: format!("no output named '{}'", sspec.output),
+            });
         }
         Ok(())
     }
 
     /// Analyses one radiograph. `name` becomes the CSV's `file_name` (the image's stem).
-    pub fn analyze(&self, image: &RgbImage, name: &str, debug: bool) -> Result<Analysis, EngineError> {
+    pub fn analyze(
+        &self,
+        image: &RgbImage,
+        name: &str,
+        debug: bool,
+    ) -> Result<Analysis, EngineError> {
         if image.width() < 32 || image.height() < 32 {
-            return Err(EngineError::ImageTooSmall { width: image.width(), height: image.height() });
+            return Err(EngineError::ImageTooSmall {
+                width: image.width(),
+                height: image.height(),
+            });
         }
         let start = Instant::now();
         let mut timings = StageTimings::default();
@@ -196,7 +241,11 @@ impl Engine {
 
         let t = Instant::now();
         let field = ProbabilityField::new(&logits, image.width(), image.height());
-        let scores = score_findings(&detections, &field, self.manifest.postprocess.tooth_nms_threshold);
+        let scores = score_findings(
+            &detections,
+            &field,
+            self.manifest.postprocess.tooth_nms_threshold,
+        );
         let assessment = Assessment::from_scores(name, scores)
             .map_err(|e| EngineError::inference("post-processing", e))?;
         timings.postprocess = t.elapsed();
@@ -238,7 +287,9 @@ impl Engine {
 
 /// Which providers to try, in order, for a choice. A GPU provider is registered with
 /// `error_on_failure`, so a missing one is an error rather than a silent CPU run.
-fn provider_candidates(choice: ExecutionProviderChoice) -> Result<Vec<(ExecutionProviderChoice, Vec<ExecutionProviderDispatch>)>, EngineError> {
+fn provider_candidates(
+    choice: ExecutionProviderChoice,
+) -> Result<Vec<(ExecutionProviderChoice, Vec<ExecutionProviderDispatch>)>, EngineError> {
     use ExecutionProviderChoice as C;
     let cpu = (C::Cpu, vec![ort::ep::CPU::default().build()]);
     let not_built = |p: C| EngineError::ProviderUnavailable {
@@ -292,7 +343,10 @@ mod tests {
 
     #[test]
     fn class_names_parse_from_the_python_literal() {
-        assert_eq!(parse_class_names("{0: 'TOOTH_11', 2: 'ENDO', 1: 'CARIES'}"), vec!["TOOTH_11", "CARIES", "ENDO"]);
+        assert_eq!(
+            parse_class_names("{0: 'TOOTH_11', 2: 'ENDO', 1: 'CARIES'}"),
+            vec!["TOOTH_11", "CARIES", "ENDO"]
+        );
     }
 
     #[test]
@@ -301,9 +355,19 @@ mod tests {
             return;
         }
         match provider_candidates(ExecutionProviderChoice::Cuda) {
-            Err(EngineError::ProviderUnavailable { provider: "cuda", detail }) => assert!(detail.contains("feature")),
+            Err(EngineError::ProviderUnavailable {
+                provider: "cuda",
+                detail,
+            }) => assert!(detail.contains("feature")),
             _ => panic!("expected ProviderUnavailable"),
         }
-        assert_eq!(provider_candidates(ExecutionProviderChoice::Auto).unwrap().last().unwrap().0, ExecutionProviderChoice::Cpu);
+        assert_eq!(
+            provider_candidates(ExecutionProviderChoice::Auto)
+                .unwrap()
+                .last()
+                .unwrap()
+                .0,
+            ExecutionProviderChoice::Cpu
+        );
     }
 }

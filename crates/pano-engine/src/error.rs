@@ -15,12 +15,21 @@ pub enum EngineError {
     ManifestInvalid { path: PathBuf, detail: String },
     #[error("model file {0} is missing")]
     ModelFileMissing(PathBuf),
-    #[error("model file {file} does not match the manifest (SHA-256 {actual}, expected {expected})")]
-    ModelHashMismatch { file: PathBuf, expected: String, actual: String },
+    #[error(
+        "model file {file} does not match the manifest (SHA-256 {actual}, expected {expected})"
+    )]
+    ModelHashMismatch {
+        file: PathBuf,
+        expected: String,
+        actual: String,
+    },
     #[error("the {model} model does not fit the manifest: {detail}")]
     ModelMismatch { model: &'static str, detail: String },
     #[error("execution provider {provider} is not available: {detail}")]
-    ProviderUnavailable { provider: &'static str, detail: String },
+    ProviderUnavailable {
+        provider: &'static str,
+        detail: String,
+    },
     #[error("ONNX Runtime failed during {stage}: {detail}")]
     Inference { stage: &'static str, detail: String },
     #[error("the image is {width}x{height}; the engine needs at least 32x32 pixels")]
@@ -31,6 +40,9 @@ pub enum EngineError {
 
 impl EngineError {
     pub(crate) fn inference(stage: &'static str, e: impl std::fmt::Display) -> Self {
-        EngineError::Inference { stage, detail: e.to_string() }
+        EngineError::Inference {
+            stage,
+            detail: e.to_string(),
+        }
     }
 }

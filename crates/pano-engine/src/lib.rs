@@ -20,7 +20,7 @@ mod segmentation;
 pub use detection::{Detection, DetectionDecoder, Letterbox};
 pub use engine::{Analysis, DebugJpegs, Engine, EngineOptions, StageTimings};
 pub use error::EngineError;
-pub use manifest::{DetectionSpec, ModelManifest, SegmentationSpec};
+pub use manifest::{locate_models_dir, DetectionSpec, ModelManifest, SegmentationSpec};
 pub use mask::BoxMask;
 pub use postprocess::score_findings;
 pub use provider::ExecutionProviderChoice;

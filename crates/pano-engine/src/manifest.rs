@@ -80,9 +80,14 @@ impl ModelManifest {
     /// Reads `manifest.json` from a models folder and checks what it says on its own.
     pub fn load(dir: &Path) -> Result<Self, EngineError> {
         let path = dir.join(MANIFEST_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|_| EngineError::ManifestMissing(path.clone()))?;
-        let invalid = |detail: String| EngineError::ManifestInvalid { path: path.clone(), detail };
-        let mut manifest: ModelManifest = serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|_| EngineError::ManifestMissing(path.clone()))?;
+        let invalid = |detail: String| EngineError::ManifestInvalid {
+            path: path.clone(),
+            detail,
+        };
+        let mut manifest: ModelManifest =
+            serde_json::from_str(&text).map_err(|e| invalid(e.to_string()))?;
         manifest.dir = dir.to_path_buf();
         let seg = &manifest.segmentation;
         if seg.resize.rule != "shortest_edge" || seg.resize.filter != "pil_bilinear" {
@@ -92,14 +97,22 @@ impl ModelManifest {
             )));
         }
         if seg.num_classes != 33 {
-            return Err(invalid(format!("segmentation must have 33 classes (background + 32 teeth), not {}", seg.num_classes)));
+            return Err(invalid(format!(
+                "segmentation must have 33 classes (background + 32 teeth), not {}",
+                seg.num_classes
+            )));
         }
         if seg.resize.short_edge == 0 || seg.resize.max_size < seg.resize.short_edge {
-            return Err(invalid("resize sizes must satisfy 0 < short_edge <= max_size".into()));
+            return Err(invalid(
+                "resize sizes must satisfy 0 < short_edge <= max_size".into(),
+            ));
         }
         let det = &manifest.detection;
-        if det.image_size == 0 || det.image_size % 32 != 0 {
-            return Err(invalid(format!("detection image_size {} is not a positive multiple of 32", det.image_size)));
+        if det.image_size == 0 || !det.image_size.is_multiple_of(32) {
+            return Err(invalid(format!(
+                "detection image_size {} is not a positive multiple of 32",
+                det.image_size
+            )));
         }
         if !det.class_names.iter().any(|n| n.starts_with("TOOTH")) {
             return Err(invalid("detection class_names has no TOOTH class".into()));
@@ -124,7 +137,8 @@ impl ModelManifest {
 }
 
 fn read_checked(path: &Path, expected: &str) -> Result<Vec<u8>, EngineError> {
-    let bytes = std::fs::read(path).map_err(|_| EngineError::ModelFileMissing(path.to_path_buf()))?;
+    let bytes =
+        std::fs::read(path).map_err(|_| EngineError::ModelFileMissing(path.to_path_buf()))?;
     let actual = hex::encode(Sha256::digest(&bytes));
     if !actual.eq_ignore_ascii_case(expected) {
         return Err(EngineError::ModelHashMismatch {
@@ -134,4 +148,23 @@ fn read_checked(path: &Path, expected: &str) -> Result<Vec<u8>, EngineError> {
         });
     }
     Ok(bytes)
+}
+
+/// The models folder when none is configured: `models/` beside the executable or in its
+/// installed data folder, else the repository's test models (development builds).
+pub fn locate_models_dir() -> Option<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
+        candidates.push(exe_dir.join("models"));
+        candidates.push(exe_dir.join("../share/pano/models"));
+        candidates.push(exe_dir.join("../lib/pano/models"));
+        candidates.push(exe_dir.join("../Resources/models"));
+    }
+    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/test"));
+    candidates
+        .into_iter()
+        .find(|d| d.join(MANIFEST_FILE).is_file())
 }

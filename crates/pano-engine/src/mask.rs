@@ -1,11 +1,13 @@
 /// A binary instance mask stored only over its integer box (inclusive ends), never as a
-/// full-size image.
+/// full-size image. Rows are padded to whole 64-bit words so that intersections of two
+/// masks run a word at a time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BoxMask {
     pub x0: u32,
     pub y0: u32,
     pub x1: u32,
     pub y1: u32,
+    words_per_row: usize,
     bits: Vec<u64>,
     area: u64,
 }
@@ -13,8 +15,17 @@ pub struct BoxMask {
 impl BoxMask {
     /// An empty mask over `x0..=x1`, `y0..=y1`.
     pub fn new(x0: u32, y0: u32, x1: u32, y1: u32) -> Self {
-        let n = ((x1 - x0 + 1) as usize) * ((y1 - y0 + 1) as usize);
-        Self { x0, y0, x1, y1, bits: vec![0; n.div_ceil(64)], area: 0 }
+        let words_per_row = ((x1 - x0 + 1) as usize).div_ceil(64);
+        let rows = (y1 - y0 + 1) as usize;
+        Self {
+            x0,
+            y0,
+            x1,
+            y1,
+            words_per_row,
+            bits: vec![0; words_per_row * rows],
+            area: 0,
+        }
     }
 
     pub fn width(&self) -> u32 {
@@ -30,15 +41,18 @@ impl BoxMask {
         self.area
     }
 
-    fn index(&self, x: u32, y: u32) -> usize {
-        ((y - self.y0) * self.width() + (x - self.x0)) as usize
+    fn slot(&self, x: u32, y: u32) -> (usize, u32) {
+        let dx = (x - self.x0) as usize;
+        (
+            (y - self.y0) as usize * self.words_per_row + dx / 64,
+            (dx % 64) as u32,
+        )
     }
 
     pub fn set(&mut self, x: u32, y: u32) {
-        let i = self.index(x, y);
-        let (word, bit) = (i / 64, i % 64);
-        if self.bits[word] & (1 << bit) == 0 {
-            self.bits[word] |= 1 << bit;
+        let (w, b) = self.slot(x, y);
+        if self.bits[w] & (1 << b) == 0 {
+            self.bits[w] |= 1 << b;
             self.area += 1;
         }
     }
@@ -48,15 +62,52 @@ impl BoxMask {
         if x < self.x0 || x > self.x1 || y < self.y0 || y > self.y1 {
             return false;
         }
-        let i = self.index(x, y);
-        self.bits[i / 64] & (1 << (i % 64)) != 0
+        let (w, b) = self.slot(x, y);
+        self.bits[w] & (1 << b) != 0
     }
 
-    /// Set columns of one image row, as (x) values.
+    /// Set columns of one image row.
     pub fn row(&self, y: u32) -> impl Iterator<Item = u32> + '_ {
         let inside = y >= self.y0 && y <= self.y1;
-        let (x0, x1) = if inside { (self.x0, self.x1 + 1) } else { (0, 0) };
-        (x0..x1).filter(move |&x| self.get(x, y))
+        let words: &[u64] = if inside {
+            let start = (y - self.y0) as usize * self.words_per_row;
+            &self.bits[start..start + self.words_per_row]
+        } else {
+            &[]
+        };
+        let x0 = self.x0;
+        words.iter().enumerate().flat_map(move |(i, &word)| {
+            let mut w = word;
+            std::iter::from_fn(move || {
+                (w != 0).then(|| {
+                    let b = w.trailing_zeros();
+                    w &= w - 1;
+                    x0 + (i * 64) as u32 + b
+                })
+            })
+        })
+    }
+
+    /// 64 pixels of row `y` starting at image column `x` (bit 0 = column x); zero outside.
+    fn word_at(&self, y: u32, x: u32) -> u64 {
+        if y < self.y0 || y > self.y1 || x > self.x1 {
+            return 0;
+        }
+        let row = &self.bits[(y - self.y0) as usize * self.words_per_row..][..self.words_per_row];
+        let fetch = |i: i64| {
+            if i >= 0 && (i as usize) < row.len() {
+                row[i as usize]
+            } else {
+                0
+            }
+        };
+        let dx = x as i64 - self.x0 as i64;
+        let (wi, shift) = (dx.div_euclid(64), dx.rem_euclid(64) as u32);
+        if shift == 0 {
+            fetch(wi)
+        } else {
+            (fetch(wi) >> shift) | (fetch(wi + 1) << (64 - shift))
+        }
     }
 
     /// Pixels set in both masks.
@@ -66,12 +117,18 @@ impl BoxMask {
         if x0 > x1 || y0 > y1 {
             return 0;
         }
-        let mut n = 0;
+        let mut n = 0u64;
         for y in y0..=y1 {
-            for x in x0..=x1 {
-                if self.get(x, y) && other.get(x, y) {
-                    n += 1;
-                }
+            let mut x = x0;
+            while x <= x1 {
+                let remaining = x1 - x + 1;
+                let keep = if remaining >= 64 {
+                    u64::MAX
+                } else {
+                    (1u64 << remaining) - 1
+                };
+                n += (self.word_at(y, x) & other.word_at(y, x) & keep).count_ones() as u64;
+                x = x.saturating_add(64);
             }
         }
         n
@@ -81,6 +138,16 @@ impl BoxMask {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn naive_intersection(a: &BoxMask, b: &BoxMask) -> u64 {
+        let mut n = 0;
+        for y in a.y0.min(b.y0)..=a.y1.max(b.y1) {
+            for x in a.x0.min(b.x0)..=a.x1.max(b.x1) {
+                n += (a.get(x, y) && b.get(x, y)) as u64;
+            }
+        }
+        n
+    }
 
     #[test]
     fn set_get_area_and_intersection() {
@@ -101,11 +168,38 @@ mod tests {
             }
         }
         assert!(!a.get(9, 10) && a.get(19, 14) && !a.get(20, 14));
-        // overlap region x 15..=19, y 12..=14: 15 pixels, of which b has the even ones
-        let expected = (15..=19).flat_map(|x| (12..=14).map(move |y| (x, y))).filter(|(x, y)| (x + y) % 2 == 0).count();
+        let expected = (15..=19)
+            .flat_map(|x| (12..=14).map(move |y| (x, y)))
+            .filter(|(x, y)| (x + y) % 2 == 0)
+            .count();
         assert_eq!(a.intersection(&b), expected as u64);
         assert_eq!(b.intersection(&a), expected as u64);
-        assert_eq!(a.row(12).count(), 10);
+        assert_eq!(a.row(12).collect::<Vec<_>>(), (10..=19).collect::<Vec<_>>());
         assert_eq!(a.row(30).count(), 0);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn wordwise_intersection_equals_pixelwise(
+            ax in 0u32..150, ay in 0u32..40, aw in 1u32..200, ah in 1u32..30,
+            bx in 0u32..150, by in 0u32..40, bw in 1u32..200, bh in 1u32..30,
+            seed in 0u64..1000,
+        ) {
+            let mut a = BoxMask::new(ax, ay, ax + aw - 1, ay + ah - 1);
+            let mut b = BoxMask::new(bx, by, bx + bw - 1, by + bh - 1);
+            let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+            for m in [&mut a, &mut b] {
+                for y in m.y0..=m.y1 {
+                    for x in m.x0..=m.x1 {
+                        s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                        if (s >> 33) % 3 != 0 { m.set(x, y); }
+                    }
+                }
+            }
+            proptest::prop_assert_eq!(a.intersection(&b), naive_intersection(&a, &b));
+            let row: Vec<u32> = a.row(a.y0).collect();
+            let naive: Vec<u32> = (a.x0..=a.x1).filter(|&x| a.get(x, a.y0)).collect();
+            proptest::prop_assert_eq!(row, naive);
+        }
     }
 }

@@ -26,7 +26,8 @@ fn pil_taps(in_size: usize, out_size: usize) -> PilTaps {
     for xx in 0..out_size {
         let center = (xx as f64 + 0.5) * scale;
         let xmin = ((center - support + 0.5) as i64).max(0) as usize;
-        let xmax = (((center + support + 0.5) as i64).min(in_size as i64) as usize).saturating_sub(xmin);
+        let xmax =
+            (((center + support + 0.5) as i64).min(in_size as i64) as usize).saturating_sub(xmin);
         let mut w: Vec<f64> = (0..xmax)
             .map(|x| {
                 let t = ((x + xmin) as f64 - center + 0.5) * ss;
@@ -208,8 +209,12 @@ mod tests {
     #[test]
     fn constant_images_stay_constant() {
         let img = RgbImage::from_pixel(301, 157, image::Rgb([114, 7, 250]));
-        assert!(pil_bilinear(&img, 123, 64).pixels().all(|p| p.0 == [114, 7, 250]));
-        assert!(cv_linear(&img, 640, 334).pixels().all(|p| p.0 == [114, 7, 250]));
+        assert!(pil_bilinear(&img, 123, 64)
+            .pixels()
+            .all(|p| p.0 == [114, 7, 250]));
+        assert!(cv_linear(&img, 640, 334)
+            .pixels()
+            .all(|p| p.0 == [114, 7, 250]));
     }
 
     #[test]

@@ -38,7 +38,10 @@ pub fn locate_runtime_library(explicit: Option<&Path>) -> Result<PathBuf, Engine
         }
     }
     let mut dirs = Vec::new();
-    if let Some(exe_dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
+    if let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
         dirs.push(exe_dir.clone());
         dirs.push(exe_dir.join("lib"));
         dirs.push(exe_dir.join("../lib/pano"));
@@ -46,14 +49,24 @@ pub fn locate_runtime_library(explicit: Option<&Path>) -> Result<PathBuf, Engine
         dirs.push(exe_dir.join("../Resources"));
     }
     dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache/onnxruntime"));
-    dirs.extend(["/usr/lib/pano", "/usr/local/lib", "/usr/lib", "/usr/lib/x86_64-linux-gnu"].map(PathBuf::from));
+    dirs.extend(
+        [
+            "/usr/lib/pano",
+            "/usr/local/lib",
+            "/usr/lib",
+            "/usr/lib/x86_64-linux-gnu",
+        ]
+        .map(PathBuf::from),
+    );
     for dir in dirs {
         if let Some(found) = library_in(&dir) {
             return Ok(found);
         }
         searched.push(dir.display().to_string());
     }
-    Err(EngineError::RuntimeNotFound { searched: searched.join(", ") })
+    Err(EngineError::RuntimeNotFound {
+        searched: searched.join(", "),
+    })
 }
 
 /// The newest `libonnxruntime.so*` (or platform equivalent) in a folder, skipping the
@@ -83,15 +96,26 @@ struct LoadedRuntime {
 static RUNTIME: OnceLock<Result<LoadedRuntime, String>> = OnceLock::new();
 
 /// Loads the library once per process; later calls reuse it whatever path they name.
-pub(crate) fn environment(explicit: Option<&Path>) -> Result<(&'static Environment, &'static Path), EngineError> {
+pub(crate) fn environment(
+    explicit: Option<&Path>,
+) -> Result<(&'static Environment, &'static Path), EngineError> {
     let path = locate_runtime_library(explicit)?;
     let loaded = RUNTIME.get_or_init(|| {
         let builder = ort::init_from(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let environment = builder.with_name("pano").build().map_err(|e| format!("{}: {e}", path.display()))?;
-        Ok(LoadedRuntime { path: path.clone(), environment })
+        let environment = builder
+            .with_name("pano")
+            .build()
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(LoadedRuntime {
+            path: path.clone(),
+            environment,
+        })
     });
     match loaded {
         Ok(rt) => Ok((&rt.environment, rt.path.as_path())),
-        Err(detail) => Err(EngineError::RuntimeLoad { path, detail: detail.clone() }),
+        Err(detail) => Err(EngineError::RuntimeLoad {
+            path,
+            detail: detail.clone(),
+        }),
     }
 }

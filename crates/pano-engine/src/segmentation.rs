@@ -15,7 +15,11 @@ use crate::EngineError;
 pub fn shortest_edge_size(h: u32, w: u32, short: u32, max_size: u32) -> (u32, u32) {
     let (h, w) = (h as f64, w as f64);
     let scale = short as f64 / h.min(w);
-    let (mut nh, mut nw) = if h < w { (short as f64, scale * w) } else { (scale * h, short as f64) };
+    let (mut nh, mut nw) = if h < w {
+        (short as f64, scale * w)
+    } else {
+        (scale * h, short as f64)
+    };
     if nh.max(nw) > max_size as f64 {
         let s = max_size as f64 / nh.max(nw);
         nh *= s;
@@ -28,7 +32,12 @@ pub fn shortest_edge_size(h: u32, w: u32, short: u32, max_size: u32) -> (u32, u3
 /// divisibility with zeros, as detectron2 pads normalised images... here before the in-graph
 /// normalisation, so the pad is the value the manifest's range starts at).
 pub fn segmentation_input(rgb: &RgbImage, spec: &SegmentationSpec) -> (Array4<f32>, u32, u32) {
-    let (nh, nw) = shortest_edge_size(rgb.height(), rgb.width(), spec.resize.short_edge, spec.resize.max_size);
+    let (nh, nw) = shortest_edge_size(
+        rgb.height(),
+        rgb.width(),
+        spec.resize.short_edge,
+        spec.resize.max_size,
+    );
     let resized = pil_bilinear(rgb, nw, nh);
     let div = spec.size_divisibility.max(1);
     let (ph, pw) = (nh.div_ceil(div) * div, nw.div_ceil(div) * div);
@@ -60,24 +69,37 @@ pub struct LogitMap {
 }
 
 impl LogitMap {
-    pub fn run(session: &mut Session, spec: &SegmentationSpec, rgb: &RgbImage) -> Result<Self, EngineError> {
+    pub fn run(
+        session: &mut Session,
+        spec: &SegmentationSpec,
+        rgb: &RgbImage,
+    ) -> Result<Self, EngineError> {
         let (input, nh, nw) = segmentation_input(rgb, spec);
-        let tensor = TensorRef::from_array_view(&input).map_err(|e| EngineError::inference("segmentation input", e))?;
+        let tensor = TensorRef::from_array_view(&input)
+            .map_err(|e| EngineError::inference("segmentation input", e))?;
         let mut outputs = session
             .run(ort::inputs![spec.input.as_str() => tensor])
             .map_err(|e| EngineError::inference("segmentation", e))?;
-        let value = outputs
-            .remove(spec.output.as_str())
-            .ok_or_else(|| EngineError::inference("segmentation", format!("no output named '{}'", spec.output)))?;
+        let value = outputs.remove(spec.output.as_str()).ok_or_else(|| {
+            EngineError::inference("segmentation", format!("no output named '{}'", spec.output))
+        })?;
         drop(outputs);
         let (shape, _) = value
             .try_extract_tensor::<f32>()
             .map_err(|e| EngineError::inference("segmentation output", e))?;
         let dims: Vec<i64> = shape.iter().copied().collect();
-        if dims.len() != 4 || dims[0] != 1 || dims[1] as usize != spec.num_classes || dims[2] < nh as i64 || dims[3] < nw as i64 {
+        if dims.len() != 4
+            || dims[0] != 1
+            || dims[1] as usize != spec.num_classes
+            || dims[2] < nh as i64
+            || dims[3] < nw as i64
+        {
             return Err(EngineError::ModelMismatch {
                 model: "segmentation",
-                detail: format!("output shape {dims:?}, expected [1, {}, >={nh}, >={nw}]", spec.num_classes),
+                detail: format!(
+                    "output shape {dims:?}, expected [1, {}, >={nh}, >={nw}]",
+                    spec.num_classes
+                ),
             });
         }
         Ok(Self {
@@ -91,7 +113,10 @@ impl LogitMap {
     }
 
     pub fn data(&self) -> &[f32] {
-        self.value.try_extract_tensor::<f32>().expect("checked at construction").1
+        self.value
+            .try_extract_tensor::<f32>()
+            .expect("checked at construction")
+            .1
     }
 }
 
@@ -156,7 +181,11 @@ impl<'a> ProbabilityField<'a> {
             let (r0, r1, wy0, wy1) = self.ytaps[y];
             for r in [r0, r1] {
                 if !rows.iter().any(|(k, _)| *k == r) {
-                    let mut buf = rows.iter().position(|(k, _)| *k < r0).map(|i| rows.swap_remove(i).1).unwrap_or_default();
+                    let mut buf = rows
+                        .iter()
+                        .position(|(k, _)| *k < r0)
+                        .map(|i| rows.swap_remove(i).1)
+                        .unwrap_or_default();
                     self.horizontal_row(r, x0, x1, &mut buf);
                     rows.push((r, buf));
                 }
@@ -169,8 +198,8 @@ impl<'a> ProbabilityField<'a> {
                 }
                 let a = &h0[(x - x0) * c_n..][..c_n];
                 let b = &h1[(x - x0) * c_n..][..c_n];
-                for c in 0..c_n {
-                    pixel[c] = wy0 * a[c] + wy1 * b[c];
+                for ((p, &va), &vb) in pixel.iter_mut().zip(a).zip(b) {
+                    *p = wy0 * va + wy1 * vb;
                 }
                 visit(x, y, &pixel);
             }

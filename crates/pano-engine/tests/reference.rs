@@ -16,8 +16,11 @@ fn root() -> PathBuf {
 fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {
-        Engine::load(&EngineOptions { models_dir: root().join("models/test"), ..Default::default() })
-            .expect("test models load (run scripts/setup.sh for ONNX Runtime)")
+        Engine::load(&EngineOptions {
+            models_dir: root().join("models/test"),
+            ..Default::default()
+        })
+        .expect("test models load (run scripts/setup.sh for ONNX Runtime)")
     })
 }
 
@@ -50,14 +53,23 @@ impl RefDetection {
 }
 
 fn hex_decode(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 fn check_image(stem: &str) {
-    let image = import_file(&root().join(format!("tests/data/{stem}.png")), &ImportLimits::default()).unwrap();
+    let image = import_file(
+        &root().join(format!("tests/data/{stem}.png")),
+        &ImportLimits::default(),
+    )
+    .unwrap();
     let analysis = engine().analyze(&image.rgb, stem, false).unwrap();
 
-    let text = std::fs::read_to_string(root().join(format!("tests/reference/{stem}.detections.json"))).unwrap();
+    let text =
+        std::fs::read_to_string(root().join(format!("tests/reference/{stem}.detections.json")))
+            .unwrap();
     let reference: Vec<RefDetection> = serde_json::from_str(&text).unwrap();
     // Ultralytics 8.3.80 keeps detections whose mask is empty; the engine drops them (they
     // score nothing and draw nothing).
@@ -70,7 +82,12 @@ fn check_image(stem: &str) {
     let mut worst_box = 0.0f32;
     for (i, (a, r)) in ours.iter().zip(&reference).enumerate() {
         assert_eq!(a.class_name, r.class_name, "{stem} #{i}: class");
-        assert!((a.score - r.score).abs() < 1e-4, "{stem} #{i}: score {} vs {}", a.score, r.score);
+        assert!(
+            (a.score - r.score).abs() < 1e-4,
+            "{stem} #{i}: score {} vs {}",
+            a.score,
+            r.score
+        );
         for k in 0..4 {
             worst_box = worst_box.max((a.box_xyxy[k] - r.box_xyxy[k]).abs());
         }
@@ -86,21 +103,37 @@ fn check_image(stem: &str) {
         }
         let iou = inter as f64 / union.max(1) as f64;
         if iou < 0.98 {
-            let (mut sx, mut sy, mut n, mut rx, mut ry, mut rn) = (0f64, 0f64, 0f64, 0f64, 0f64, 0f64);
+            let (mut sx, mut sy, mut n, mut rx, mut ry, mut rn) =
+                (0f64, 0f64, 0f64, 0f64, 0f64, 0f64);
             for y in y0.min(a.mask.y0)..=y1.max(a.mask.y1) {
                 for x in x0.min(a.mask.x0)..=x1.max(a.mask.x1) {
-                    if a.mask.get(x, y) { sx += x as f64; sy += y as f64; n += 1.0; }
-                    if r.mask_pixel(&bits, x, y, w, h) { rx += x as f64; ry += y as f64; rn += 1.0; }
+                    if a.mask.get(x, y) {
+                        sx += x as f64;
+                        sy += y as f64;
+                        n += 1.0;
+                    }
+                    if r.mask_pixel(&bits, x, y, w, h) {
+                        rx += x as f64;
+                        ry += y as f64;
+                        rn += 1.0;
+                    }
                 }
             }
             eprintln!("ours area {} centroid ({:.2},{:.2}) box {:?}; ref area {} centroid ({:.2},{:.2}) box {:?}", a.mask.area(), sx / n, sy / n, a.box_xyxy, r.mask_area, rx / rn, ry / rn, r.box_xyxy);
         }
         worst_iou = worst_iou.min(iou);
-        assert!(iou >= 0.98, "{stem} #{i} ({}): mask IoU {iou:.4}", r.class_name);
+        assert!(
+            iou >= 0.98,
+            "{stem} #{i} ({}): mask IoU {iou:.4}",
+            r.class_name
+        );
     }
     assert!(worst_box <= 1.0, "{stem}: a box differs by {worst_box} px");
 
-    let expected = pano_core::parse_csv(&std::fs::read_to_string(root().join(format!("tests/reference/{stem}.csv"))).unwrap()).unwrap();
+    let expected = pano_core::parse_csv(
+        &std::fs::read_to_string(root().join(format!("tests/reference/{stem}.csv"))).unwrap(),
+    )
+    .unwrap();
     let diff = analysis.assessment.max_abs_difference(&expected);
     eprintln!("{stem}: {} detections, worst mask IoU {worst_iou:.4}, worst box {worst_box:.4} px, max score diff {diff:.2e}", ours.len());
     assert!(diff <= 1e-3, "{stem}: scores differ by up to {diff}");

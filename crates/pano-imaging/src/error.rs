@@ -4,19 +4,40 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum ImportError {
     #[error("could not read '{path}': {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("the file is empty")]
     Empty,
     #[error("the file is larger than {limit_mb} MB")]
     FileTooLarge { limit_mb: u64 },
     #[error("not a supported image format (JPEG, PNG, TIFF, BMP or DICOM)")]
     UnsupportedFormat,
-    #[error("the {format} image is {width}x{height} pixels, over the limit of {limit_mp} megapixels")]
-    TooManyPixels { format: &'static str, width: u32, height: u32, limit_mp: u64 },
+    #[error(
+        "the {format} image is {width}x{height} pixels, over the limit of {limit_mp} megapixels"
+    )]
+    TooManyPixels {
+        format: &'static str,
+        width: u32,
+        height: u32,
+        limit_mp: u64,
+    },
     #[error("the image is {width}x{height} pixels, too small for a panoramic radiograph (at least {min_long}x{min_short})")]
-    TooSmall { width: u32, height: u32, min_long: u32, min_short: u32 },
+    TooSmall {
+        width: u32,
+        height: u32,
+        min_long: u32,
+        min_short: u32,
+    },
     #[error("the {format} file is damaged or incomplete: {detail}")]
-    Corrupt { format: &'static str, detail: String },
+    Corrupt {
+        format: &'static str,
+        detail: String,
+    },
     #[error("this {format} variant is not supported: {detail}")]
-    UnsupportedVariant { format: &'static str, detail: String },
+    UnsupportedVariant {
+        format: &'static str,
+        detail: String,
+    },
 }

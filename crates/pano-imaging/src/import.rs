@@ -57,10 +57,15 @@ impl ImportedImage {
 
 /// Reads and imports a file; the size limit is checked before reading it.
 pub fn import_file(path: &Path, limits: &ImportLimits) -> Result<ImportedImage, ImportError> {
-    let read_err = |source| ImportError::Read { path: path.display().to_string(), source };
+    let read_err = |source| ImportError::Read {
+        path: path.display().to_string(),
+        source,
+    };
     let len = std::fs::metadata(path).map_err(read_err)?.len();
     if len > limits.max_file_bytes {
-        return Err(ImportError::FileTooLarge { limit_mb: limits.max_file_bytes >> 20 });
+        return Err(ImportError::FileTooLarge {
+            limit_mb: limits.max_file_bytes >> 20,
+        });
     }
     let bytes = std::fs::read(path).map_err(read_err)?;
     import_bytes(&bytes, limits)
@@ -73,7 +78,9 @@ pub fn import_bytes(bytes: &[u8], limits: &ImportLimits) -> Result<ImportedImage
         return Err(ImportError::Empty);
     }
     if bytes.len() as u64 > limits.max_file_bytes {
-        return Err(ImportError::FileTooLarge { limit_mb: limits.max_file_bytes >> 20 });
+        return Err(ImportError::FileTooLarge {
+            limit_mb: limits.max_file_bytes >> 20,
+        });
     }
     let format = match image::guess_format(bytes) {
         Ok(ImageFormat::Jpeg) => SourceFormat::Jpeg,
@@ -131,7 +138,12 @@ fn decode_raster(
     let mut image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
     image.apply_orientation(orientation);
     let rgb = to_rgb8(image);
-    Ok(ImportedImage { rgb, format, bits_per_sample, grayscale })
+    Ok(ImportedImage {
+        rgb,
+        format,
+        bits_per_sample,
+        grayscale,
+    })
 }
 
 /// Grayscale is replicated to three channels; 16-bit samples are scaled to 8 bits; alpha
@@ -172,13 +184,17 @@ pub(crate) fn check_dimensions(
 fn classify(format: SourceFormat, e: image::ImageError) -> ImportError {
     use image::ImageError as E;
     match e {
-        E::Unsupported(u) => {
-            ImportError::UnsupportedVariant { format: format.name(), detail: u.to_string() }
-        }
+        E::Unsupported(u) => ImportError::UnsupportedVariant {
+            format: format.name(),
+            detail: u.to_string(),
+        },
         E::Limits(l) => ImportError::Corrupt {
             format: format.name(),
             detail: format!("it asks for more memory than allowed ({l})"),
         },
-        other => ImportError::Corrupt { format: format.name(), detail: other.to_string() },
+        other => ImportError::Corrupt {
+            format: format.name(),
+            detail: other.to_string(),
+        },
     }
 }

@@ -8,6 +8,6 @@ mod import;
 mod limits;
 
 pub use error::ImportError;
+pub use image::RgbImage;
 pub use import::{import_bytes, import_file, ImportedImage, SourceFormat};
 pub use limits::ImportLimits;
-pub use image::RgbImage;

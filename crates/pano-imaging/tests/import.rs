@@ -32,7 +32,9 @@ fn encode(image: &image::DynamicImage, format: ImageFormat) -> Vec<u8> {
 }
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -81,7 +83,10 @@ fn sixteen_bit_png_is_scaled_to_eight_bits() {
 #[test]
 fn bad_inputs_get_specific_errors() {
     let limits = ImportLimits::default();
-    assert!(matches!(import_bytes(&[], &limits), Err(ImportError::Empty)));
+    assert!(matches!(
+        import_bytes(&[], &limits),
+        Err(ImportError::Empty)
+    ));
     assert!(matches!(
         import_bytes(b"hello, this is not an image at all", &limits),
         Err(ImportError::UnsupportedFormat)
@@ -105,9 +110,16 @@ fn bad_inputs_get_specific_errors() {
         "the JPEG file is damaged or incomplete: the file ends before the image data does (truncated)"
     );
 
-    let small = encode(&image::DynamicImage::ImageLuma8(gray_pan(300, 200)), ImageFormat::Png);
+    let small = encode(
+        &image::DynamicImage::ImageLuma8(gray_pan(300, 200)),
+        ImageFormat::Png,
+    );
     match import_bytes(&small, &limits) {
-        Err(ImportError::TooSmall { width: 300, height: 200, .. }) => {}
+        Err(ImportError::TooSmall {
+            width: 300,
+            height: 200,
+            ..
+        }) => {}
         other => panic!("{}", outcome(&other)),
     }
 }
@@ -119,11 +131,21 @@ fn decompression_bomb_is_refused_from_the_header() {
     let bytes = fixture("bomb-60000x60000.png");
     assert!(bytes.len() < 100_000);
     match import_bytes(&bytes, &ImportLimits::default()) {
-        Err(ImportError::TooManyPixels { width: 60000, height: 60000, limit_mp: 80, .. }) => {}
+        Err(ImportError::TooManyPixels {
+            width: 60000,
+            height: 60000,
+            limit_mp: 80,
+            ..
+        }) => {}
         other => panic!("{}", outcome(&other)),
     }
-    let msg = import_bytes(&bytes, &ImportLimits::default()).unwrap_err().to_string();
-    assert_eq!(msg, "the PNG image is 60000x60000 pixels, over the limit of 80 megapixels");
+    let msg = import_bytes(&bytes, &ImportLimits::default())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        msg,
+        "the PNG image is 60000x60000 pixels, over the limit of 80 megapixels"
+    );
 }
 
 #[test]

@@ -1,0 +1,107 @@
+//! Turning the command line's files, folders and patterns into a list of images.
+
+use std::path::{Path, PathBuf};
+
+/// Extensions looked for inside folders (files named explicitly are sniffed, whatever
+/// their name).
+const IMAGE_EXTENSIONS: [&str; 8] = ["jpg", "jpeg", "png", "tif", "tiff", "bmp", "dcm", "dicom"];
+
+/// One entry of the batch: an image path, or an argument that named nothing usable.
+#[derive(Debug, PartialEq)]
+pub enum Input {
+    Image(PathBuf),
+    Unusable { arg: String, reason: String },
+}
+
+pub fn expand(args: &[String]) -> Vec<Input> {
+    let mut out = Vec::new();
+    for arg in args {
+        let path = Path::new(arg);
+        if path.is_dir() {
+            let mut found = images_in(path);
+            if found.is_empty() {
+                out.push(Input::Unusable {
+                    arg: arg.clone(),
+                    reason: "the folder holds no image files".into(),
+                });
+            }
+            found.sort();
+            out.extend(found.into_iter().map(Input::Image));
+        } else if path.exists() {
+            out.push(Input::Image(path.to_path_buf()));
+        } else if arg.contains(['*', '?', '[']) {
+            match glob::glob(arg) {
+                Ok(paths) => {
+                    let mut found: Vec<PathBuf> = paths
+                        .filter_map(Result::ok)
+                        .filter(|p| p.is_file())
+                        .collect();
+                    found.sort();
+                    if found.is_empty() {
+                        out.push(Input::Unusable {
+                            arg: arg.clone(),
+                            reason: "the pattern matches no file".into(),
+                        });
+                    }
+                    out.extend(found.into_iter().map(Input::Image));
+                }
+                Err(e) => out.push(Input::Unusable {
+                    arg: arg.clone(),
+                    reason: format!("invalid pattern: {e}"),
+                }),
+            }
+        } else {
+            out.push(Input::Unusable {
+                arg: arg.clone(),
+                reason: "no such file or folder".into(),
+            });
+        }
+    }
+    out
+}
+
+fn images_in(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .filter(|p| {
+                    p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                        IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str())
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_patterns_and_missing_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["b.png", "a.JPG", "notes.txt"] {
+            std::fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        let d = dir.path().display().to_string();
+        let got = expand(&[
+            d.clone(),
+            format!("{d}/*.png"),
+            format!("{d}/missing.png"),
+            format!("{d}/*.gif"),
+        ]);
+        assert_eq!(got[0], Input::Image(dir.path().join("a.JPG")));
+        assert_eq!(got[1], Input::Image(dir.path().join("b.png")));
+        assert_eq!(got[2], Input::Image(dir.path().join("b.png")));
+        assert!(
+            matches!(&got[3], Input::Unusable { reason, .. } if reason == "no such file or folder")
+        );
+        assert!(
+            matches!(&got[4], Input::Unusable { reason, .. } if reason == "the pattern matches no file")
+        );
+        assert_eq!(got.len(), 5);
+    }
+}
