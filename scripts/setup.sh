@@ -13,13 +13,14 @@ minimal=0
 log() { printf '[setup] %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
+MINIMAL_APT_PACKAGES=(python3 python3-pip unzip)
 APT_PACKAGES=(build-essential pkg-config python3 python3-pip unzip
   libwebkit2gtk-4.1-dev libssl-dev xvfb xauth xdotool imagemagick webkit2gtk-driver
   gnome-keyring dbus libsecret-tools keyutils nodejs npm)
 
 install_apt() {
-  local missing=()
-  for p in "${APT_PACKAGES[@]}"; do
+  local missing=() wanted=("$@")
+  for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   # Node and npm may come from elsewhere than Debian (the machine's own Node.js).
@@ -66,7 +67,7 @@ install_ui() {
   fi
 }
 
-if [ $minimal = 0 ]; then install_apt; fi
+if [ $minimal = 0 ]; then install_apt "${APT_PACKAGES[@]}"; else install_apt "${MINIMAL_APT_PACKAGES[@]}"; fi
 install_onnxruntime
 if [ $minimal = 0 ] && [ -d ui ] && [ -f ui/package.json ]; then install_ui; fi
 log "done"

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every check and test; installs what they need first (scripts/setup.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+export CARGO_TERM_COLOR=never
+
+step() { printf '\n=== %s\n' "$*" >&2; }
+
+step "set-up"
+scripts/setup.sh
+
+step "format (cargo fmt --check)"
+cargo fmt --all --check
+
+step "UI: type check, lint, unit tests, build"
+(cd ui && npm run --silent check && npm run --silent test && npm run --silent build)
+
+step "lint (clippy, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "tests"
+cargo test --workspace --locked
