@@ -177,7 +177,8 @@ fn timings_ms(analysis: &Analysis) -> serde_json::Value {
     let t = &analysis.timings;
     let ms = |d: std::time::Duration| (d.as_secs_f64() * 1000.0 * 10.0).round() / 10.0;
     json!({
-        "segmentation": ms(t.segmentation_run),
+        "segmentation_preprocess": ms(t.segmentation_pre),
+        "segmentation_run": ms(t.segmentation_run),
         "detection_preprocess": ms(t.detection_pre),
         "detection_run": ms(t.detection_run),
         "detection_decode": ms(t.detection_decode),

@@ -14,9 +14,10 @@ fn rainbow(x: f32) -> [u8; 3] {
     [r, g, b].map(|v| (v.clamp(0.0, 1.0) * 255.0) as u8)
 }
 
-fn blend(p: &mut Rgb<u8>, color: [u8; 3], alpha: f32) {
+/// Alpha blend in 8-bit fixed point (alpha in 256ths).
+fn blend(p: &mut Rgb<u8>, color: [u8; 3], alpha: u16) {
     for (v, &c) in p.0.iter_mut().zip(&color) {
-        *v = (*v as f32 * (1.0 - alpha) + c as f32 * alpha).round() as u8;
+        *v = ((*v as u16 * (256 - alpha) + c as u16 * alpha + 128) >> 8) as u8;
     }
 }
 
@@ -106,7 +107,7 @@ pub fn semantic_segmentation(image: &RgbImage, field: &ProbabilityField) -> RgbI
             blend(
                 out.get_pixel_mut(x as u32, y as u32),
                 color(c),
-                if edge { 0.95 } else { 0.45 },
+                if edge { 243 } else { 115 },
             );
             let e = &mut centroids[c as usize];
             e.0 += x as u64;
@@ -152,7 +153,7 @@ pub fn instance_detection(
         let c = color(d);
         for y in d.mask.y0..=d.mask.y1 {
             for x in d.mask.row(y) {
-                blend(out.get_pixel_mut(x, y), c, 0.5);
+                blend(out.get_pixel_mut(x, y), c, 128);
             }
         }
     }

@@ -235,26 +235,63 @@ impl DetectionDecoder<'_> {
             }
         }
         let mut mask = BoxMask::new(xb, yb, xe, ye);
-        for y in yb..=ye {
-            let yf = y as f32;
-            if !(yf >= b[1] && yf < b[3]) {
-                continue;
-            }
-            let (y0, y1, wy0, wy1) = yt[y as usize];
-            let (r0, r1) = (
-                &logits[(y0 - py0) * pw..][..pw],
-                &logits[(y1 - py0) * pw..][..pw],
-            );
-            for x in xb..=xe {
-                let xf = x as f32;
-                if !(xf >= b[0] && xf < b[2]) {
-                    continue;
+        // Pixels crop_mask keeps: x1 <= x < x2 and y1 <= y < y2 on the float box.
+        let first = |lo: f32, from: u32, to: u32| (from..=to).find(|&v| v as f32 >= lo);
+        let last = |hi: f32, from: u32, to: u32| (from..=to).rev().find(|&v| (v as f32) < hi);
+        let (Some(xs), Some(xl), Some(ys), Some(yl)) = (
+            first(b[0], xb, xe),
+            last(b[2], xb, xe),
+            first(b[1], yb, ye),
+            last(b[3], yb, ye),
+        ) else {
+            return None;
+        };
+        if xs > xl || ys > yl {
+            return None;
+        }
+        let at = |py: usize, px: usize| logits[(py - py0) * pw + (px - px0)];
+        // Output pixels sharing the same four prototype taps form a block. Bilinear weights
+        // are non-negative, so a block whose four corner logits are all positive is all set,
+        // and one whose corners are all <= 0 is all clear: only blocks where the sign
+        // changes are evaluated pixel by pixel (the same arithmetic, hence the same result).
+        let runs = |taps: &[(usize, usize, f32, f32)], from: u32, to: u32| -> Vec<(u32, u32)> {
+            let mut out: Vec<(u32, u32)> = Vec::new();
+            for v in from..=to {
+                match out.last_mut() {
+                    Some((_, end))
+                        if taps[*end as usize].0 == taps[v as usize].0
+                            && taps[*end as usize].1 == taps[v as usize].1 =>
+                    {
+                        *end = v
+                    }
+                    _ => out.push((v, v)),
                 }
-                let (x0, x1, wx0, wx1) = xt[x as usize];
-                let (i0, i1) = (x0 - px0, x1 - px0);
-                let v = wy0 * (wx0 * r0[i0] + wx1 * r0[i1]) + wy1 * (wx0 * r1[i0] + wx1 * r1[i1]);
-                if v > 0.0 {
-                    mask.set(x, y);
+            }
+            out
+        };
+        let row_runs = runs(&yt, ys, yl);
+        let col_runs = runs(&xt, xs, xl);
+        for &(ya, yz) in &row_runs {
+            let (y0, y1, _, _) = yt[ya as usize];
+            for &(xa, xz) in &col_runs {
+                let (x0, x1, _, _) = xt[xa as usize];
+                let corners = [at(y0, x0), at(y0, x1), at(y1, x0), at(y1, x1)];
+                if corners.iter().all(|&v| v > 1e-30) {
+                    for y in ya..=yz {
+                        mask.set_span(y, xa, xz);
+                    }
+                } else if corners.iter().any(|&v| v > 0.0) {
+                    for y in ya..=yz {
+                        let (_, _, wy0, wy1) = yt[y as usize];
+                        for x in xa..=xz {
+                            let (_, _, wx0, wx1) = xt[x as usize];
+                            let v = wy0 * (wx0 * corners[0] + wx1 * corners[1])
+                                + wy1 * (wx0 * corners[2] + wx1 * corners[3]);
+                            if v > 0.0 {
+                                mask.set(x, y);
+                            }
+                        }
+                    }
                 }
             }
         }

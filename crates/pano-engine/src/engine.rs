@@ -223,13 +223,12 @@ impl Engine {
         let start = Instant::now();
         let mut timings = StageTimings::default();
 
-        let t = Instant::now();
-        let logits = {
+        let (logits, seg_pre, seg_run) = {
             let mut seg = self.segmentation.lock().expect("segmentation session");
             LogitMap::run(&mut seg, &self.manifest.segmentation, image)?
         };
-        // The run includes its own pre-processing; split it out by timing that alone.
-        timings.segmentation_run = t.elapsed();
+        timings.segmentation_pre = seg_pre;
+        timings.segmentation_run = seg_run;
 
         let (detections, det_pre, det_run, det_decode) = {
             let mut det = self.detection.lock().expect("detection session");
@@ -272,7 +271,6 @@ impl Engine {
         };
         timings.debug_render = t.elapsed();
         timings.total = start.elapsed();
-        let _ = &mut timings.segmentation_pre;
         Ok(Analysis {
             assessment,
             detections,

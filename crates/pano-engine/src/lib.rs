@@ -9,6 +9,7 @@ mod debug_render;
 mod detection;
 mod engine;
 mod error;
+mod fastmath;
 mod manifest;
 mod mask;
 mod postprocess;

@@ -57,6 +57,20 @@ impl BoxMask {
         }
     }
 
+    /// Sets columns `xa..=xb` of row `y` a word at a time.
+    pub fn set_span(&mut self, y: u32, xa: u32, xb: u32) {
+        let row = (y - self.y0) as usize * self.words_per_row;
+        let (a, b) = ((xa - self.x0) as usize, (xb - self.x0) as usize);
+        for w in a / 64..=b / 64 {
+            let lo = if w == a / 64 { a % 64 } else { 0 };
+            let hi = if w == b / 64 { b % 64 } else { 63 };
+            let bits = (u64::MAX >> (63 - hi)) & (u64::MAX << lo);
+            let word = &mut self.bits[row + w];
+            self.area += (bits & !*word).count_ones() as u64;
+            *word |= bits;
+        }
+    }
+
     /// Whether (x, y), in image coordinates, is set; false outside the box.
     pub fn get(&self, x: u32, y: u32) -> bool {
         if x < self.x0 || x > self.x1 || y < self.y0 || y > self.y1 {
@@ -197,6 +211,13 @@ mod tests {
                 }
             }
             proptest::prop_assert_eq!(a.intersection(&b), naive_intersection(&a, &b));
+            let mut spans = BoxMask::new(ax, ay, ax + aw - 1, ay + ah - 1);
+            let mut pixels = spans.clone();
+            let (xa, xb) = (ax + (seed as u32 % aw), ax + aw - 1 - (seed as u32 / 7 % aw).min(aw - 1 - seed as u32 % aw));
+            spans.set_span(ay, xa, xb);
+            spans.set_span(ay, xa, xb);
+            for x in xa..=xb { pixels.set(x, ay); }
+            proptest::prop_assert_eq!(&spans, &pixels);
             let row: Vec<u32> = a.row(a.y0).collect();
             let naive: Vec<u32> = (a.x0..=a.x1).filter(|&x| a.get(x, a.y0)).collect();
             proptest::prop_assert_eq!(row, naive);

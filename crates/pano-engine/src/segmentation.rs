@@ -69,12 +69,16 @@ pub struct LogitMap {
 }
 
 impl LogitMap {
+    /// Runs the model; also returns the time spent preparing its input and running it.
     pub fn run(
         session: &mut Session,
         spec: &SegmentationSpec,
         rgb: &RgbImage,
-    ) -> Result<Self, EngineError> {
+    ) -> Result<(Self, std::time::Duration, std::time::Duration), EngineError> {
+        let t = std::time::Instant::now();
         let (input, nh, nw) = segmentation_input(rgb, spec);
+        let pre = t.elapsed();
+        let t = std::time::Instant::now();
         let tensor = TensorRef::from_array_view(&input)
             .map_err(|e| EngineError::inference("segmentation input", e))?;
         let mut outputs = session
@@ -102,14 +106,15 @@ impl LogitMap {
                 ),
             });
         }
-        Ok(Self {
+        let map = Self {
             classes: dims[1] as usize,
             stride_h: dims[2] as usize,
             stride_w: dims[3] as usize,
             h: nh as usize,
             w: nw as usize,
             value,
-        })
+        };
+        Ok((map, pre, t.elapsed()))
     }
 
     pub fn data(&self) -> &[f32] {
@@ -210,11 +215,9 @@ impl<'a> ProbabilityField<'a> {
 /// In-place softmax over one pixel's class logits.
 pub fn softmax_in_place(v: &mut [f32]) {
     let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0f32;
-    for x in v.iter_mut() {
-        *x = (*x - max).exp();
-        sum += *x;
-    }
+    v.iter_mut()
+        .for_each(|x| *x = crate::fastmath::exp(*x - max));
+    let sum: f32 = v.iter().sum();
     let inv = 1.0 / sum;
     v.iter_mut().for_each(|x| *x *= inv);
 }

@@ -1,0 +1,177 @@
+//! Per-stage timings and peak memory of one analysis of the sample radiograph.
+//!
+//!     cargo bench -p pano-engine --bench pipeline [-- IMAGE] [--runs N]
+//!
+//! With `PANO_BENCH_PYTHON=<python with the models/scripts requirements>` it also runs the
+//! Python reference pipeline on the same image and models, in the same session, and prints
+//! the speed-up.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use pano_engine::{Engine, EngineOptions, StageTimings};
+use pano_imaging::{import_file, ImportLimits};
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse::<f64>()
+                    .unwrap_or(0.0)
+            })
+        })
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let runs = args
+        .iter()
+        .position(|a| a == "--runs")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(5usize);
+    let image_path = args
+        .iter()
+        .enumerate()
+        .find(|(i, a)| !a.starts_with("--") && (*i == 0 || args[i - 1] != "--runs"))
+        .map(|(_, a)| PathBuf::from(a))
+        .unwrap_or_else(|| root.join("tests/data/pan-01432.jpg"));
+    let models = root.join("models/test");
+
+    let t = Instant::now();
+    let engine = Engine::load(&EngineOptions {
+        models_dir: models.clone(),
+        ..Default::default()
+    })
+    .expect("engine loads");
+    let load = t.elapsed();
+
+    let mut decode = Vec::new();
+    let mut stages: Vec<StageTimings> = Vec::new();
+    let mut name = String::new();
+    for i in 0..=runs {
+        let t = Instant::now();
+        let image = import_file(&image_path, &ImportLimits::default()).expect("sample decodes");
+        let d = t.elapsed();
+        let analysis = engine.analyze(&image.rgb, "bench", true).expect("analysis");
+        if i == 0 {
+            name = format!(
+                "{} ({}x{}), {} detections",
+                image_path.display(),
+                image.width(),
+                image.height(),
+                analysis.detections.len()
+            );
+            continue; // warm-up
+        }
+        decode.push(d);
+        stages.push(analysis.timings);
+    }
+    let pick = |f: fn(&StageTimings) -> Duration| median(stages.iter().map(f).collect());
+    let rows: Vec<(&str, Duration)> = vec![
+        ("decode", median(decode.clone())),
+        ("segmentation pre-processing", pick(|t| t.segmentation_pre)),
+        ("segmentation run (ONNX)", pick(|t| t.segmentation_run)),
+        ("YOLO pre-processing", pick(|t| t.detection_pre)),
+        ("YOLO run (ONNX)", pick(|t| t.detection_run)),
+        ("decoding + NMS + masks", pick(|t| t.detection_decode)),
+        ("post-processing", pick(|t| t.postprocess)),
+        ("debug rendering", pick(|t| t.debug_render)),
+    ];
+    let total = median(
+        decode
+            .iter()
+            .zip(&stages)
+            .map(|(d, t)| *d + t.total)
+            .collect(),
+    );
+    let non_onnx = median(
+        decode
+            .iter()
+            .zip(&stages)
+            .map(|(d, t)| *d + t.total - t.segmentation_run - t.detection_run)
+            .collect(),
+    );
+    println!(
+        "pano-engine pipeline benchmark: {name}; models {}; {} on {}",
+        engine.manifest().model_version,
+        engine.provider(),
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+    println!(
+        "  (cores); median of {runs} runs after one warm-up; engine load {:.3} s",
+        load.as_secs_f64()
+    );
+    for (label, d) in &rows {
+        println!("  {label:<30} {:>9.1} ms", d.as_secs_f64() * 1000.0);
+    }
+    println!(
+        "  {:<30} {:>9.1} ms",
+        "all but the two ONNX runs",
+        non_onnx.as_secs_f64() * 1000.0
+    );
+    println!(
+        "  {:<30} {:>9.1} ms",
+        "total (decode to debug images)",
+        total.as_secs_f64() * 1000.0
+    );
+    println!("  {:<30} {:>9.0} MB", "peak RSS", peak_rss_mb());
+
+    if let Some(python) = std::env::var_os("PANO_BENCH_PYTHON") {
+        let out = tempdir();
+        let t = Instant::now();
+        let result = std::process::Command::new(python)
+            .arg(root.join("models/scripts/reference_pipeline.py"))
+            .args([
+                "--models",
+                models.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+            ])
+            .arg(&image_path)
+            .env("YOLO_CONFIG_DIR", &out)
+            .output()
+            .expect("python runs");
+        let wall = t.elapsed();
+        let stdout = String::from_utf8_lossy(&result.stdout);
+        println!(
+            "python reference pipeline (process wall {:.1} s): {}",
+            wall.as_secs_f64(),
+            stdout.trim()
+        );
+        if let Some(py_total) = stdout
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("total="))
+            .and_then(|v| v.trim_end_matches('s').parse::<f64>().ok())
+        {
+            println!(
+                "  speed-up (python total / ours total): {:.1}x",
+                py_total / total.as_secs_f64()
+            );
+        }
+        let _ = std::fs::remove_dir_all(out);
+    }
+}
+
+fn tempdir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pano-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
