@@ -2,11 +2,6 @@
 
 use pano_core::{FindingKind, NUM_TEETH};
 use rayon::prelude::*;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-pub static T_PREP: AtomicU64 = AtomicU64::new(0);
-pub static T_LOGITS: AtomicU64 = AtomicU64::new(0);
-pub static T_POW: AtomicU64 = AtomicU64::new(0);
-pub static T_SUM: AtomicU64 = AtomicU64::new(0);
 
 use crate::segmentation::softmax_in_place;
 use crate::{Detection, ProbabilityField};
@@ -58,7 +53,6 @@ pub fn score_findings(
     tooth_nms: f32,
 ) -> [[f32; NUM_TEETH]; 8] {
     let c_n = field.classes();
-    let t0 = std::time::Instant::now();
     // Every candidate of every kind, tagged with its kind.
     let cands: Vec<(usize, &Detection)> = FindingKind::ALL
         .iter()
@@ -69,9 +63,6 @@ pub fn score_findings(
         })
         .collect();
 
-    if std::env::var_os("PANO_PROFILE").is_some() {
-        eprintln!("candidates: {:?} ({})", t0.elapsed(), cands.len());
-    }
     // Per candidate: sum over its pixels of the discounted probabilities, and pixel count.
     let bands: Vec<usize> = (0..field.height).step_by(BAND_ROWS).collect();
     let partials: Vec<Vec<(usize, Vec<f64>, u64)>> = bands
@@ -87,18 +78,6 @@ pub fn score_findings(
         }
     }
 
-    if std::env::var_os("PANO_PROFILE").is_some() {
-        eprintln!("bands: {:?}", t0.elapsed());
-    }
-    if std::env::var_os("PANO_PROFILE").is_some() {
-        eprintln!(
-            "prep {}ms logits {}ms pow {}ms sum {}ms",
-            T_PREP.swap(0, Relaxed) / 1000,
-            T_LOGITS.swap(0, Relaxed) / 1000,
-            T_POW.swap(0, Relaxed) / 1000,
-            T_SUM.swap(0, Relaxed) / 1000
-        );
-    }
     let mut survival = [[1.0f64; NUM_TEETH]; 8];
     for (i, &(kind, det)) in cands.iter().enumerate() {
         if counts[i] == 0 {
@@ -162,7 +141,6 @@ fn band_sums(
     y1: usize,
     c_n: usize,
 ) -> Vec<(usize, Vec<f64>, u64)> {
-    let tprep = std::time::Instant::now();
     let active: Vec<usize> = (0..cands.len())
         .filter(|&i| {
             let m = &cands[i].1.mask;
@@ -196,8 +174,6 @@ fn band_sums(
             }
         }
     }
-    T_PREP.fetch_add(tprep.elapsed().as_micros() as u64, Relaxed);
-    let tt = std::time::Instant::now();
     let mut probs = vec![0.0f32; bw * bh * c_n];
     field.for_each_logits(
         y0,
@@ -214,7 +190,6 @@ fn band_sums(
     );
     // Candidates of one kind that share a pixel share its discounted probabilities: compute
     // them once per (pixel, kind), only where the discount is above 1.
-    T_LOGITS.fetch_add(tt.elapsed().as_micros() as u64, Relaxed);
     let mut discounted = vec![0.0f32; bw * bh * c_n];
     let mut results = Vec::with_capacity(active.len());
     for kind in 0..8 {
@@ -227,7 +202,6 @@ fn band_sums(
             continue;
         }
         let disc = &discount[kind * bw * bh..(kind + 1) * bw * bh];
-        let tp = std::time::Instant::now();
         for (p, &d) in disc.iter().enumerate() {
             if d > 1 {
                 let src = &probs[p * c_n..(p + 1) * c_n];
@@ -235,8 +209,6 @@ fn band_sums(
                 discount_probabilities(src, dst, d);
             }
         }
-        T_POW.fetch_add(tp.elapsed().as_micros() as u64, Relaxed);
-        let ts = std::time::Instant::now();
         for i in members {
             let det = cands[i].1;
             let mut sum = vec![0.0f64; c_n];
@@ -259,7 +231,6 @@ fn band_sums(
             }
             results.push((i, sum, n));
         }
-        T_SUM.fetch_add(ts.elapsed().as_micros() as u64, Relaxed);
     }
     results
 }
