@@ -86,6 +86,6 @@ fn analyzing_a_file_returns_256_findings_or_a_coded_error() {
     .unwrap_err();
     assert_eq!(
         err,
-        json!({"code": "image_unsupported", "message": "not a supported image format (JPEG, PNG, TIFF or BMP)"})
+        json!({"code": "image_unsupported", "message": "not a supported image format (JPEG, PNG, TIFF, BMP or DICOM)"})
     );
 }

@@ -12,7 +12,7 @@ pub enum ImportError {
     Empty,
     #[error("the file is larger than {limit_mb} MB")]
     FileTooLarge { limit_mb: u64 },
-    #[error("not a supported image format (JPEG, PNG, TIFF or BMP)")]
+    #[error("not a supported image format (JPEG, PNG, TIFF, BMP or DICOM)")]
     UnsupportedFormat,
     #[error(
         "the {format} image is {width}x{height} pixels, over the limit of {limit_mp} megapixels"

@@ -12,6 +12,7 @@ pub enum SourceFormat {
     Png,
     Tiff,
     Bmp,
+    Dicom,
 }
 
 impl SourceFormat {
@@ -21,6 +22,7 @@ impl SourceFormat {
             SourceFormat::Png => "PNG",
             SourceFormat::Tiff => "TIFF",
             SourceFormat::Bmp => "BMP",
+            SourceFormat::Dicom => "DICOM",
         }
     }
 
@@ -31,6 +33,7 @@ impl SourceFormat {
             SourceFormat::Png => "png",
             SourceFormat::Tiff => "tif",
             SourceFormat::Bmp => "bmp",
+            SourceFormat::Dicom => "dcm",
         }
     }
 }
@@ -82,6 +85,9 @@ pub fn import_bytes(bytes: &[u8], limits: &ImportLimits) -> Result<ImportedImage
             limit_mb: limits.max_file_bytes >> 20,
         });
     }
+    if crate::dicom::is_dicom(bytes) {
+        return crate::dicom::decode_dicom(bytes, limits);
+    }
     let format = match image::guess_format(bytes) {
         Ok(ImageFormat::Jpeg) => SourceFormat::Jpeg,
         Ok(ImageFormat::Png) => SourceFormat::Png,
@@ -121,6 +127,7 @@ fn decode_raster(
         SourceFormat::Png => ImageFormat::Png,
         SourceFormat::Tiff => ImageFormat::Tiff,
         SourceFormat::Bmp => ImageFormat::Bmp,
+        SourceFormat::Dicom => unreachable!("DICOM has its own decoder"),
     });
     // The decoder's own allocation cap backs up the header check below.
     let mut decoder_limits = image::Limits::default();

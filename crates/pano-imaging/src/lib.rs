@@ -3,6 +3,7 @@
 //! Every check that can be made from the header (format, dimensions) is made before any
 //! pixel is decoded, so a decompression bomb costs a few bytes of reading, not gigabytes.
 
+mod dicom;
 mod error;
 mod import;
 mod limits;

@@ -192,3 +192,99 @@ proptest::proptest! {
         let _ = import_bytes(&bytes, &ImportLimits::default());
     }
 }
+
+mod dicom {
+    use super::*;
+
+    fn dicom(name: &str) -> ImportedImage {
+        match import_bytes(&fixture(name), &ImportLimits::default()) {
+            Ok(img) => img,
+            Err(e) => panic!("{name}: {e}"),
+        }
+    }
+
+    #[test]
+    fn uncompressed_16_bit_applies_rescale_and_window() {
+        let img = dicom("mono2-16bit-window.dcm");
+        assert_eq!(
+            (img.width(), img.height(), img.format),
+            (600, 300, SourceFormat::Dicom)
+        );
+        assert!(img.grayscale);
+        // stored 4000 -> rescaled 7900, above the window: white
+        assert_eq!(img.rgb.get_pixel(5, 5).0, [255, 255, 255]);
+        // stored 0 -> -100, below the window: black
+        assert_eq!(img.rgb.get_pixel(100, 100).0, [0, 0, 0]);
+        // stored 1000 -> 1900, the window centre: mid-gray
+        let v = img.rgb.get_pixel(150, 100).0[0];
+        assert!((126..=129).contains(&v), "{v}");
+    }
+
+    #[test]
+    fn monochrome1_is_inverted() {
+        let img = dicom("mono1-8bit.dcm");
+        assert_eq!(
+            img.rgb.get_pixel(5, 5).0,
+            [255, 255, 255],
+            "the marker is stored as 0 (white in MONOCHROME1)"
+        );
+        assert_eq!(img.rgb.get_pixel(150, 100).0[0], 63);
+    }
+
+    #[test]
+    fn jpeg_baseline_and_lossless_transfer_syntaxes_decode() {
+        let baseline = dicom("jpeg-baseline.dcm");
+        assert!(baseline.rgb.get_pixel(5, 5).0[0] > 240);
+        assert!(baseline.rgb.get_pixel(150, 100).0[0].abs_diff(63) <= 3);
+        let lossless = dicom("jpeg-lossless.dcm");
+        assert_eq!(lossless.bits_per_sample, 16);
+        assert_eq!(lossless.rgb.get_pixel(5, 5).0, [255, 255, 255]);
+        assert!(lossless.rgb.get_pixel(150, 100).0[0].abs_diff(64) <= 1);
+    }
+
+    #[test]
+    fn a_dicom_bomb_is_refused_from_the_header() {
+        match import_bytes(&fixture("bomb-60000x60000.dcm"), &ImportLimits::default()) {
+            Err(ImportError::TooManyPixels {
+                format: "DICOM",
+                width: 60000,
+                height: 60000,
+                ..
+            }) => {}
+            other => panic!("{}", outcome(&other)),
+        }
+    }
+
+    #[test]
+    fn damaged_dicom_is_a_specific_error() {
+        let bytes = fixture("mono2-16bit-window.dcm");
+        match import_bytes(&bytes[..bytes.len() / 2], &ImportLimits::default()) {
+            Err(ImportError::Corrupt {
+                format: "DICOM", ..
+            }) => {}
+            other => panic!("{}", outcome(&other)),
+        }
+        let mut header_only = bytes[..132].to_vec();
+        header_only.extend_from_slice(b"garbage after the magic");
+        assert!(matches!(
+            import_bytes(&header_only, &ImportLimits::default()),
+            Err(ImportError::Corrupt {
+                format: "DICOM",
+                ..
+            })
+        ));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        #[test]
+        fn dicom_import_never_panics(cut in 132usize..4000, flips in proptest::collection::vec((132usize..4000, 0u8..=255), 0..6)) {
+            let base = fixture("jpeg-baseline.dcm");
+            let mut bytes = base[..cut.min(base.len())].to_vec();
+            for (at, value) in flips {
+                if let Some(b) = bytes.get_mut(at) { *b = value; }
+            }
+            let _ = import_bytes(&bytes, &ImportLimits::default());
+        }
+    }
+}
