@@ -12,6 +12,7 @@ logits to the original size, softmax. Detection: Ultralytics' SegmentationPredic
 ONNX file (conf 0.0001, IoU 0.5, max_det 500, retina masks). Post-processing: NumPy.
 """
 import argparse
+import gzip
 import json
 import os
 import resource
@@ -168,7 +169,8 @@ def write_detections(path, instances):
             "mask_area": int(crop.sum()),
             "mask_bits": np.packbits(crop.reshape(-1)).tobytes().hex(),
         })
-    path.write_text(json.dumps(out) + "\n")
+    with gzip.open(path, "wt") as f:
+        f.write(json.dumps(out) + "\n")
 
 
 def main():
@@ -204,7 +206,7 @@ def main():
         scores = postprocess(prob, instances, manifest["postprocess"]["tooth_nms_threshold"])
         times["postprocess"] = time.perf_counter() - t
         write_csv(out / f"{image_path.stem}.csv", image_path.stem, scores)
-        write_detections(out / f"{image_path.stem}.detections.json", instances)
+        write_detections(out / f"{image_path.stem}.detections.json.gz", instances)
         total = sum(times.values())
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         stages = " ".join(f"{k}={v:.3f}s" for k, v in times.items())

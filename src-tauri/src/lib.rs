@@ -19,6 +19,7 @@ pub fn setup<R: tauri::Runtime>(builder: tauri::Builder<R>, state: AppState) -> 
 }
 
 pub fn run() {
+    pano_imaging::quiet_decoder_panics();
     let state = AppState::from_environment();
     setup(tauri::Builder::default(), state)
         .run(tauri::generate_context!())

@@ -50,6 +50,7 @@ pub struct AnalyzeArgs {
 }
 
 fn main() -> ExitCode {
+    pano_imaging::quiet_decoder_panics();
     let cli = Cli::parse();
     match cli.command {
         Command::Analyze(args) => analyze::run(&args),

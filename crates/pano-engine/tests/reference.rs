@@ -1,6 +1,7 @@
 //! The engine against the Python reference pipeline's committed outputs
 //! (models/scripts/reference_pipeline.py: Ultralytics' own predictor + NumPy post-processing),
-//! on two images of different size and aspect.
+//! on three images of different size and aspect: two lossless PNGs and the sample JPEG
+//! (which also checks that JPEG decoding gives PIL's pixels).
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -60,16 +61,18 @@ fn hex_decode(s: &str) -> Vec<u8> {
 }
 
 fn check_image(stem: &str) {
-    let image = import_file(
-        &root().join(format!("tests/data/{stem}.png")),
-        &ImportLimits::default(),
-    )
-    .unwrap();
+    let path = ["png", "jpg"]
+        .iter()
+        .map(|e| root().join(format!("tests/data/{stem}.{e}")))
+        .find(|p| p.exists())
+        .unwrap();
+    let image = import_file(&path, &ImportLimits::default()).unwrap();
     let analysis = engine().analyze(&image.rgb, stem, false).unwrap();
 
-    let text =
-        std::fs::read_to_string(root().join(format!("tests/reference/{stem}.detections.json")))
-            .unwrap();
+    let gz = std::fs::File::open(root().join(format!("tests/reference/{stem}.detections.json.gz")))
+        .unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(gz), &mut text).unwrap();
     let reference: Vec<RefDetection> = serde_json::from_str(&text).unwrap();
     // Ultralytics 8.3.80 keeps detections whose mask is empty; the engine drops them (they
     // score nothing and draw nothing).
@@ -147,4 +150,9 @@ fn wide_image_matches_the_reference() {
 #[test]
 fn squarish_image_matches_the_reference() {
     check_image("pan-small-square");
+}
+
+#[test]
+fn full_sample_matches_the_reference() {
+    check_image("pan-01432");
 }

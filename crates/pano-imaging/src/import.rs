@@ -142,7 +142,15 @@ fn decode_raster(
     let grayscale = !color.has_color();
     let orientation = decoder.orientation().map_err(corrupt)?;
 
-    let mut image = DynamicImage::from_decoder(decoder).map_err(corrupt)?;
+    let mut image = match format {
+        // libjpeg-turbo's pixels, as the reference pipeline sees them; CMYK/YCCK files (which
+        // libjpeg cannot turn into RGB) go to the image crate's decoder.
+        SourceFormat::Jpeg => match decode_jpeg_libjpeg(bytes)? {
+            Some(rgb) => DynamicImage::ImageRgb8(rgb),
+            None => DynamicImage::from_decoder(decoder).map_err(corrupt)?,
+        },
+        _ => DynamicImage::from_decoder(decoder).map_err(corrupt)?,
+    };
     image.apply_orientation(orientation);
     let rgb = to_rgb8(image);
     Ok(ImportedImage {
@@ -151,6 +159,59 @@ fn decode_raster(
         bits_per_sample,
         grayscale,
     })
+}
+
+/// Keeps libjpeg's error reports (raised as panics inside the mozjpeg crate and turned into
+/// `ImportError::Corrupt` here) out of the terminal; every other panic is reported as before.
+/// Binaries call this once at start.
+pub fn quiet_decoder_panics() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let from_libjpeg = info
+            .location()
+            .is_some_and(|l| l.file().contains("mozjpeg"));
+        if !from_libjpeg {
+            previous(info);
+        }
+    }));
+}
+
+/// Decodes a JPEG with libjpeg-turbo (ISLOW IDCT, fancy upsampling: PIL's defaults).
+/// `None` for CMYK and YCCK files. libjpeg reports fatal errors by unwinding, so the call is
+/// wrapped in `catch_unwind`.
+fn decode_jpeg_libjpeg(bytes: &[u8]) -> Result<Option<RgbImage>, ImportError> {
+    let result = std::panic::catch_unwind(|| -> std::io::Result<Option<RgbImage>> {
+        let decompress = mozjpeg::Decompress::new_mem(bytes)?;
+        if matches!(
+            decompress.color_space(),
+            mozjpeg::ColorSpace::JCS_CMYK | mozjpeg::ColorSpace::JCS_YCCK
+        ) {
+            return Ok(None);
+        }
+        let mut started = decompress.rgb()?;
+        let (w, h) = (started.width() as u32, started.height() as u32);
+        let data = started.read_scanlines::<u8>()?;
+        started.finish()?;
+        Ok(RgbImage::from_raw(w, h, data))
+    });
+    match result {
+        Ok(Ok(image)) => Ok(image),
+        Ok(Err(e)) => Err(ImportError::Corrupt {
+            format: "JPEG",
+            detail: e.to_string(),
+        }),
+        Err(panic) => {
+            let detail = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "the decoder stopped".into());
+            Err(ImportError::Corrupt {
+                format: "JPEG",
+                detail,
+            })
+        }
+    }
 }
 
 /// Grayscale is replicated to three channels; 16-bit samples are scaled to 8 bits; alpha

@@ -10,5 +10,5 @@ mod limits;
 
 pub use error::ImportError;
 pub use image::RgbImage;
-pub use import::{import_bytes, import_file, ImportedImage, SourceFormat};
+pub use import::{import_bytes, import_file, quiet_decoder_panics, ImportedImage, SourceFormat};
 pub use limits::ImportLimits;
