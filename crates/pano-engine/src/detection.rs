@@ -213,6 +213,10 @@ impl DetectionDecoder<'_> {
         let xt = torch_bilinear_taps(cw, w);
         let yt = torch_bilinear_taps(ch, h);
 
+        // A box that is not finite or has no extent keeps no pixel under crop_mask.
+        if !b.iter().all(|v| v.is_finite()) || b[2] <= b[0] || b[3] <= b[1] {
+            return None;
+        }
         // Integer box (truncated), clipped to the image; crop_mask keeps x1 <= x < x2.
         let xb = (b[0] as u32).min(self.orig_w - 1);
         let yb = (b[1] as u32).min(self.orig_h - 1);

@@ -46,6 +46,10 @@ pub struct SegmentationSpec {
     /// Pad the resized image to a multiple of this (detectron2's size divisibility); 0 = none.
     #[serde(default)]
     pub size_divisibility: u32,
+    /// Value of padded pixels, per channel as fed. detectron2 pads after normalising, with
+    /// 0, which is the pixel mean before the in-graph normalisation.
+    #[serde(default)]
+    pub pad_value: Option<[f32; 3]>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

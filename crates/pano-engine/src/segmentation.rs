@@ -28,9 +28,8 @@ pub fn shortest_edge_size(h: u32, w: u32, short: u32, max_size: u32) -> (u32, u3
     ((nh + 0.5) as u32, (nw + 0.5) as u32)
 }
 
-/// The resized image as the graph's input tensor [1, 3, H', W'] (padded to the size
-/// divisibility with zeros, as detectron2 pads normalised images... here before the in-graph
-/// normalisation, so the pad is the value the manifest's range starts at).
+/// The resized image as the graph's input tensor [1, 3, H', W'], padded to the size
+/// divisibility with the manifest's pad value.
 pub fn segmentation_input(rgb: &RgbImage, spec: &SegmentationSpec) -> (Array4<f32>, u32, u32) {
     let (nh, nw) = shortest_edge_size(
         rgb.height(),
@@ -43,7 +42,11 @@ pub fn segmentation_input(rgb: &RgbImage, spec: &SegmentationSpec) -> (Array4<f3
     let (ph, pw) = (nh.div_ceil(div) * div, nw.div_ceil(div) * div);
     let (lo, hi) = (spec.value_range[0], spec.value_range[1]);
     let scale = (hi - lo) / 255.0;
-    let mut input = Array4::<f32>::from_elem((1, 3, ph as usize, pw as usize), lo);
+    let mut input = Array4::<f32>::zeros((1, 3, ph as usize, pw as usize));
+    let pad = spec.pad_value.unwrap_or([lo; 3]);
+    for (c, &v) in pad.iter().enumerate() {
+        input.slice_mut(ndarray::s![0, c, .., ..]).fill(v);
+    }
     let order: [usize; 3] = match spec.channel_order {
         ChannelOrder::Rgb => [0, 1, 2],
         ChannelOrder::Bgr => [2, 1, 0],
@@ -234,6 +237,26 @@ mod tests {
         assert_eq!(shortest_edge_size(500, 3000, 1024, 2048), (341, 2048));
         // Portrait.
         assert_eq!(shortest_edge_size(800, 600, 1024, 2048), (1365, 1024));
+    }
+
+    #[test]
+    fn input_is_padded_to_the_divisibility_with_the_pad_value() {
+        let spec: SegmentationSpec = serde_json::from_value(serde_json::json!({
+            "file": "x", "sha256": "", "input": "image", "output": "logits", "channel_order": "bgr",
+            "value_range": [0, 255], "num_classes": 33, "size_divisibility": 32,
+            "pad_value": [103.5, 116.25, 123.75],
+            "resize": {"rule": "shortest_edge", "short_edge": 100, "max_size": 1000, "filter": "pil_bilinear"}
+        }))
+        .unwrap();
+        let rgb = RgbImage::from_fn(300, 150, |x, _| image::Rgb([x as u8, 7, 200]));
+        let (t, h, w) = segmentation_input(&rgb, &spec);
+        assert_eq!((h, w), (100, 200));
+        assert_eq!(t.shape(), &[1, 3, 128, 224]);
+        // BGR: channel 0 holds blue.
+        assert_eq!(t[[0, 0, 50, 50]], 200.0);
+        assert_eq!(t[[0, 1, 50, 50]], 7.0);
+        assert_eq!(t[[0, 0, 120, 10]], 103.5);
+        assert_eq!(t[[0, 2, 10, 210]], 123.75);
     }
 
     #[test]

@@ -1,0 +1,129 @@
+//! Loading refuses models that do not match their manifest, with a specific error.
+
+use std::path::{Path, PathBuf};
+
+use pano_engine::{Engine, EngineError, EngineOptions};
+
+fn test_models() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/test")
+}
+
+/// A writable copy of the test models, with an edit applied to the manifest.
+fn copy_models(edit: impl FnOnce(&mut serde_json::Value)) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["yolo.onnx", "deeplab.onnx"] {
+        std::fs::copy(test_models().join(f), dir.path().join(f)).unwrap();
+    }
+    let mut manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(test_models().join("manifest.json")).unwrap(),
+    )
+    .unwrap();
+    edit(&mut manifest);
+    std::fs::write(dir.path().join("manifest.json"), manifest.to_string()).unwrap();
+    dir
+}
+
+fn load(dir: &Path) -> Result<Engine, EngineError> {
+    Engine::load(&EngineOptions {
+        models_dir: dir.to_path_buf(),
+        ..Default::default()
+    })
+}
+
+fn sha256(path: &Path) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+#[test]
+fn the_test_models_load_and_say_what_they_are() {
+    let engine = load(&test_models()).unwrap();
+    assert!(engine.manifest().test_model);
+    assert_eq!(engine.manifest().model_version, "test-random-weights-1");
+    assert_eq!(engine.provider().name(), "cpu");
+}
+
+#[test]
+fn a_missing_manifest_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    match load(dir.path()) {
+        Err(EngineError::ManifestMissing(p)) => assert!(p.ends_with("manifest.json")),
+        other => panic!("{:?}", other.err()),
+    }
+}
+
+#[test]
+fn a_changed_model_file_fails_its_hash() {
+    let dir = copy_models(|_| {});
+    let path = dir.path().join("yolo.onnx");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&path, bytes).unwrap();
+    match load(dir.path()) {
+        Err(e @ EngineError::ModelHashMismatch { .. }) => assert!(e
+            .to_string()
+            .contains("yolo.onnx does not match the manifest")),
+        other => panic!("{:?}", other.err()),
+    }
+}
+
+#[test]
+fn swapped_models_are_refused_by_shape() {
+    let dir = copy_models(|m| {
+        m["detection"]["file"] = "deeplab.onnx".into();
+        m["segmentation"]["file"] = "yolo.onnx".into();
+    });
+    let (d, s) = (
+        sha256(&dir.path().join("deeplab.onnx")),
+        sha256(&dir.path().join("yolo.onnx")),
+    );
+    let text = std::fs::read_to_string(dir.path().join("manifest.json")).unwrap();
+    let mut m: serde_json::Value = serde_json::from_str(&text).unwrap();
+    m["detection"]["sha256"] = d.into();
+    m["segmentation"]["sha256"] = s.into();
+    std::fs::write(dir.path().join("manifest.json"), m.to_string()).unwrap();
+    match load(dir.path()) {
+        Err(EngineError::ModelMismatch {
+            model: "detection",
+            detail,
+        }) => assert!(detail.contains("no input named 'images'"), "{detail}"),
+        other => panic!("{:?}", other.err()),
+    }
+}
+
+#[test]
+fn class_names_must_match_the_model() {
+    let dir = copy_models(|m| m["detection"]["class_names"][0] = "TOOTH_99".into());
+    match load(dir.path()) {
+        Err(EngineError::ModelMismatch {
+            model: "detection",
+            detail,
+        }) => assert!(detail.contains("class names"), "{detail}"),
+        other => panic!("{:?}", other.err()),
+    }
+}
+
+#[test]
+fn an_image_size_the_model_does_not_take_is_refused() {
+    let dir = copy_models(|m| m["detection"]["image_size"] = 320.into());
+    match load(dir.path()) {
+        Err(EngineError::ModelMismatch { detail, .. }) => {
+            assert!(detail.contains("[1, 3, 320, 320]"), "{detail}")
+        }
+        other => panic!("{:?}", other.err()),
+    }
+}
+
+#[test]
+fn a_tiny_image_is_refused_not_analysed() {
+    let engine = load(&test_models()).unwrap();
+    let img = image::RgbImage::new(20, 400);
+    match engine.analyze(&img, "x", false) {
+        Err(EngineError::ImageTooSmall {
+            width: 20,
+            height: 400,
+        }) => {}
+        other => panic!("{:?}", other.err()),
+    }
+}
