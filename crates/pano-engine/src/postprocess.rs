@@ -3,7 +3,7 @@
 use pano_core::{FindingKind, NUM_TEETH};
 use rayon::prelude::*;
 
-use crate::segmentation::softmax_in_place;
+use crate::segmentation::{softmax, ClassValues, CLASSES};
 use crate::{Detection, ProbabilityField};
 
 /// Rows per band: bounds the probability buffer (rows x width x 33 floats) per thread.
@@ -52,7 +52,6 @@ pub fn score_findings(
     field: &ProbabilityField,
     tooth_nms: f32,
 ) -> [[f32; NUM_TEETH]; 8] {
-    let c_n = field.classes();
     // Every candidate of every kind, tagged with its kind.
     let cands: Vec<(usize, &Detection)> = FindingKind::ALL
         .iter()
@@ -65,11 +64,11 @@ pub fn score_findings(
 
     // Per candidate: sum over its pixels of the discounted probabilities, and pixel count.
     let bands: Vec<usize> = (0..field.height).step_by(BAND_ROWS).collect();
-    let partials: Vec<Vec<(usize, Vec<f64>, u64)>> = bands
+    let partials: Vec<Vec<(usize, [f64; CLASSES], u64)>> = bands
         .par_iter()
-        .map(|&y0| band_sums(&cands, field, y0, (y0 + BAND_ROWS).min(field.height), c_n))
+        .map(|&y0| band_sums(&cands, field, y0, (y0 + BAND_ROWS).min(field.height)))
         .collect();
-    let mut sums = vec![vec![0.0f64; c_n]; cands.len()];
+    let mut sums = vec![[0.0f64; CLASSES]; cands.len()];
     let mut counts = vec![0u64; cands.len()];
     for band in partials {
         for (i, s, n) in band {
@@ -112,35 +111,37 @@ pub fn score_findings(
     scores
 }
 
-/// `p' = 1 - (1 - p)^(1/d)`. Square and fourth roots, by far the most common cases (two or
-/// four overlapping masks), use `sqrt`, which is exact and vectorises; other roots use the
-/// vectorisable `fastmath::root`.
-fn discount_probabilities(src: &[f32], dst: &mut [f32], d: u16) {
+/// `p' = 1 - (1 - p)^(1/d)` for every class of one pixel. Square and fourth roots, the
+/// most common cases, use `sqrt` (exact); other roots the vectorisable `fastmath::root`.
+fn discount_probabilities(src: &ClassValues, dst: &mut ClassValues, d: u16) {
     match d {
-        2 => dst
-            .iter_mut()
-            .zip(src)
-            .for_each(|(o, &v)| *o = 1.0 - (1.0 - v).sqrt()),
-        4 => dst
-            .iter_mut()
-            .zip(src)
-            .for_each(|(o, &v)| *o = 1.0 - (1.0 - v).sqrt().sqrt()),
+        2 => {
+            for c in 0..CLASSES {
+                dst[c] = 1.0 - (1.0 - src[c]).sqrt();
+            }
+        }
+        4 => {
+            for c in 0..CLASSES {
+                dst[c] = 1.0 - (1.0 - src[c]).sqrt().sqrt();
+            }
+        }
         _ => {
             let d = d as f32;
-            dst.iter_mut()
-                .zip(src)
-                .for_each(|(o, &v)| *o = 1.0 - crate::fastmath::root(1.0 - v, d));
+            for c in 0..CLASSES {
+                dst[c] = 1.0 - crate::fastmath::root(1.0 - src[c], d);
+            }
         }
     }
 }
 
+/// Per candidate active in rows `y0..y1`: the sum over its pixels there of the discounted
+/// class probabilities, and the pixel count.
 fn band_sums(
     cands: &[(usize, &Detection)],
     field: &ProbabilityField,
     y0: usize,
     y1: usize,
-    c_n: usize,
-) -> Vec<(usize, Vec<f64>, u64)> {
+) -> Vec<(usize, [f64; CLASSES], u64)> {
     let active: Vec<usize> = (0..cands.len())
         .filter(|&i| {
             let m = &cands[i].1.mask;
@@ -174,23 +175,18 @@ fn band_sums(
             }
         }
     }
-    let mut probs = vec![0.0f32; bw * bh * c_n];
+    let mut probs = vec![[0.0f32; CLASSES]; bw * bh];
     field.for_each_logits(
         y0,
         y1,
         x0,
         x1,
         |x, y| needed[(y - y0) * bw + (x - x0)],
-        |x, y, logits| {
-            let p = (y - y0) * bw + (x - x0);
-            let out = &mut probs[p * c_n..(p + 1) * c_n];
-            out.copy_from_slice(logits);
-            softmax_in_place(out);
-        },
+        |x, y, logits| softmax(logits, &mut probs[(y - y0) * bw + (x - x0)]),
     );
     // Candidates of one kind that share a pixel share its discounted probabilities: compute
     // them once per (pixel, kind), only where the discount is above 1.
-    let mut discounted = vec![0.0f32; bw * bh * c_n];
+    let mut discounted = vec![[0.0f32; CLASSES]; bw * bh];
     let mut results = Vec::with_capacity(active.len());
     for kind in 0..8 {
         let members: Vec<usize> = active
@@ -204,30 +200,30 @@ fn band_sums(
         let disc = &discount[kind * bw * bh..(kind + 1) * bw * bh];
         for (p, &d) in disc.iter().enumerate() {
             if d > 1 {
-                let src = &probs[p * c_n..(p + 1) * c_n];
-                let dst = &mut discounted[p * c_n..(p + 1) * c_n];
-                discount_probabilities(src, dst, d);
+                discount_probabilities(&probs[p], &mut discounted[p], d);
             }
         }
         for i in members {
             let det = cands[i].1;
-            let mut sum = vec![0.0f64; c_n];
-            let mut row_sum = vec![0.0f32; c_n];
+            let mut sum = [0.0f64; CLASSES];
             let mut n = 0u64;
             for y in y0.max(det.mask.y0 as usize)..y1.min(det.mask.y1 as usize + 1) {
-                row_sum.iter_mut().for_each(|v| *v = 0.0);
+                let mut row_sum = [0.0f32; CLASSES];
                 for x in det.mask.row(y as u32) {
                     let p = (y - y0) * bw + (x as usize - x0);
-                    let src = if disc[p] > 1 { &discounted } else { &probs };
-                    row_sum
-                        .iter_mut()
-                        .zip(&src[p * c_n..(p + 1) * c_n])
-                        .for_each(|(s, &v)| *s += v);
+                    let v = if disc[p] > 1 {
+                        &discounted[p]
+                    } else {
+                        &probs[p]
+                    };
+                    for c in 0..CLASSES {
+                        row_sum[c] += v[c];
+                    }
                     n += 1;
                 }
-                sum.iter_mut()
-                    .zip(&row_sum)
-                    .for_each(|(s, &v)| *s += v as f64);
+                for c in 0..CLASSES {
+                    sum[c] += row_sum[c] as f64;
+                }
             }
             results.push((i, sum, n));
         }

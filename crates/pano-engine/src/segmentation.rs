@@ -11,6 +11,13 @@ use crate::manifest::{ChannelOrder, SegmentationSpec};
 use crate::resize::{pil_bilinear, torch_bilinear_taps};
 use crate::EngineError;
 
+/// Classes of the segmentation model: background and 32 teeth (the manifest enforces it).
+/// A compile-time size lets the per-pixel loops over classes unroll and vectorise.
+pub const CLASSES: usize = 33;
+
+/// One pixel's values for every class.
+pub type ClassValues = [f32; CLASSES];
+
 /// detectron2 `ResizeShortestEdge.get_output_shape`: (height, width).
 pub fn shortest_edge_size(h: u32, w: u32, short: u32, max_size: u32) -> (u32, u32) {
     let (h, w) = (h as f64, w as f64);
@@ -155,18 +162,15 @@ impl<'a> ProbabilityField<'a> {
         self.logits.classes
     }
 
-    /// One source row interpolated horizontally to the output width, laid out [x][class],
-    /// for columns `x0..x1`.
-    fn horizontal_row(&self, src_row: usize, x0: usize, x1: usize, out: &mut Vec<f32>) {
-        let c_n = self.logits.classes;
+    /// One source row interpolated horizontally to the output width, for columns `x0..x1`.
+    fn horizontal_row(&self, src_row: usize, x0: usize, x1: usize, out: &mut Vec<ClassValues>) {
         out.clear();
-        out.resize((x1 - x0) * c_n, 0.0);
+        out.resize(x1 - x0, [0.0; CLASSES]);
         let plane = self.logits.stride_h * self.logits.stride_w;
-        for c in 0..c_n {
+        for c in 0..CLASSES {
             let row = &self.data[c * plane + src_row * self.logits.stride_w..][..self.logits.w];
-            for x in x0..x1 {
-                let (i0, i1, w0, w1) = self.xtaps[x];
-                out[(x - x0) * c_n + c] = w0 * row[i0] + w1 * row[i1];
+            for (o, &(i0, i1, w0, w1)) in out.iter_mut().zip(&self.xtaps[x0..x1]) {
+                o[c] = w0 * row[i0] + w1 * row[i1];
             }
         }
     }
@@ -180,11 +184,10 @@ impl<'a> ProbabilityField<'a> {
         x0: usize,
         x1: usize,
         mut needed: impl FnMut(usize, usize) -> bool,
-        mut visit: impl FnMut(usize, usize, &[f32]),
+        mut visit: impl FnMut(usize, usize, &ClassValues),
     ) {
-        let c_n = self.logits.classes;
-        let mut rows: Vec<(usize, Vec<f32>)> = Vec::new();
-        let mut pixel = vec![0.0f32; c_n];
+        let mut rows: Vec<(usize, Vec<ClassValues>)> = Vec::new();
+        let mut pixel = [0.0f32; CLASSES];
         for y in y0..y1 {
             let (r0, r1, wy0, wy1) = self.ytaps[y];
             for r in [r0, r1] {
@@ -204,10 +207,9 @@ impl<'a> ProbabilityField<'a> {
                 if !needed(x, y) {
                     continue;
                 }
-                let a = &h0[(x - x0) * c_n..][..c_n];
-                let b = &h1[(x - x0) * c_n..][..c_n];
-                for ((p, &va), &vb) in pixel.iter_mut().zip(a).zip(b) {
-                    *p = wy0 * va + wy1 * vb;
+                let (a, b) = (&h0[x - x0], &h1[x - x0]);
+                for c in 0..CLASSES {
+                    pixel[c] = wy0 * a[c] + wy1 * b[c];
                 }
                 visit(x, y, &pixel);
             }
@@ -215,14 +217,21 @@ impl<'a> ProbabilityField<'a> {
     }
 }
 
-/// In-place softmax over one pixel's class logits.
-pub fn softmax_in_place(v: &mut [f32]) {
-    let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    v.iter_mut()
-        .for_each(|x| *x = crate::fastmath::exp(*x - max));
-    let sum: f32 = v.iter().sum();
-    let inv = 1.0 / sum;
-    v.iter_mut().for_each(|x| *x *= inv);
+/// Softmax over one pixel's class logits.
+pub fn softmax(logits: &ClassValues, out: &mut ClassValues) {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    for c in 0..CLASSES {
+        out[c] = crate::fastmath::exp(logits[c] - max);
+    }
+    // Eight partial sums so the reduction vectorises.
+    let mut lanes = [0.0f32; 8];
+    for (c, v) in out.iter().enumerate() {
+        lanes[c % 8] += v;
+    }
+    let inv = 1.0 / lanes.iter().sum::<f32>();
+    for v in out.iter_mut() {
+        *v *= inv;
+    }
 }
 
 #[cfg(test)]
@@ -260,10 +269,17 @@ mod tests {
     }
 
     #[test]
-    fn softmax_sums_to_one_and_keeps_order() {
-        let mut v = [1.0, 3.0, -2.0, 3.5];
-        softmax_in_place(&mut v);
-        assert!((v.iter().sum::<f32>() - 1.0).abs() < 1e-6);
-        assert!(v[3] > v[1] && v[1] > v[0] && v[0] > v[2]);
+    fn softmax_sums_to_one_and_matches_the_definition() {
+        let mut logits = [0.0f32; CLASSES];
+        for (c, l) in logits.iter_mut().enumerate() {
+            *l = (c as f32 * 0.7).sin() * 9.0;
+        }
+        let mut p = [0.0f32; CLASSES];
+        softmax(&logits, &mut p);
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        let denom: f64 = logits.iter().map(|&l| (l as f64).exp()).sum();
+        for c in 0..CLASSES {
+            assert!((p[c] as f64 - (logits[c] as f64).exp() / denom).abs() < 1e-7);
+        }
     }
 }
