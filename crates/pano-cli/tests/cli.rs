@@ -1,0 +1,95 @@
+//! The `pano` binary as a user runs it: a batch with a good and a bad file.
+
+use std::path::Path;
+use std::process::Command;
+
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+#[test]
+fn a_bad_file_gets_its_own_error_and_the_batch_goes_on() {
+    let input = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root().join("tests/data/pan-small-wide.png"),
+        input.path().join("a-good.png"),
+    )
+    .unwrap();
+    std::fs::write(
+        input.path().join("b-broken.jpg"),
+        b"\xff\xd8\xff\xe0 not really a jpeg",
+    )
+    .unwrap();
+
+    let run = Command::new(env!("CARGO_BIN_EXE_pano"))
+        .args([
+            "analyze",
+            input.path().to_str().unwrap(),
+            "--out",
+            out.path().to_str().unwrap(),
+            "--debug",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("not for diagnosis"), "{stderr}");
+    assert!(
+        stderr.contains("b-broken.jpg: the JPEG file is damaged or incomplete"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 input(s) failed"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    let csv = std::fs::read_to_string(out.path().join("a-good.csv")).unwrap();
+    let assessment = pano_core::parse_csv(&csv).unwrap();
+    assert_eq!(assessment.name, "a-good");
+    let side: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join("a-good.analysis.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(side["test_model"], true);
+    assert_eq!(side["model_version"], "test-random-weights-1");
+    for debug in ["semantic-segmentation.jpg", "instance-detection.jpg"] {
+        let bytes = std::fs::read(out.path().join("a-good").join(debug)).unwrap();
+        assert_eq!(&bytes[..2], b"\xff\xd8", "{debug} is a JPEG");
+    }
+    assert!(!out.path().join("b-broken.csv").exists());
+}
+
+#[test]
+fn json_lines_carry_all_256_findings() {
+    let out = tempfile::tempdir().unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_pano"))
+        .args([
+            "analyze",
+            root()
+                .join("tests/data/pan-small-square.png")
+                .to_str()
+                .unwrap(),
+        ])
+        .args(["--out", out.path().to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let line: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&run.stdout).trim()).unwrap();
+    assert_eq!(line["findings"].as_array().unwrap().len(), 256);
+    assert_eq!(line["file_name"], "pan-small-square");
+}
+
+#[test]
+fn missing_models_exit_with_2_and_say_what_to_do() {
+    let run = Command::new(env!("CARGO_BIN_EXE_pano"))
+        .args(["analyze", "whatever.png", "--models", "/nonexistent/models"])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr)
+        .contains("no model manifest at /nonexistent/models/manifest.json"));
+}
