@@ -14,7 +14,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 MINIMAL_APT_PACKAGES=(python3 python3-pip unzip)
-APT_PACKAGES=(build-essential pkg-config python3 python3-pip unzip
+APT_PACKAGES=(build-essential pkg-config python3 python3-pip python3-venv unzip
   libwebkit2gtk-4.1-dev libssl-dev xvfb xauth xdotool imagemagick webkit2gtk-driver
   gnome-keyring dbus libsecret-tools keyutils nodejs npm)
 
@@ -58,6 +58,27 @@ install_onnxruntime() {
   [ -f "$lib" ] || { log "the wheel did not contain $lib"; exit 1; }
 }
 
+# The real peers the cloud tests talk to: an S3-compatible server (s3s-fs, from crates.io)
+# and RunPod's own Python SDK, whose local API server stands in for RunPod.
+S3S_FS_VERSION=0.14.1
+RUNPOD_VERSION=1.12.0
+install_cloud_peers() {
+  local peers="$CACHE/peers"
+  if [ -x "$peers/bin/s3s-fs" ]; then
+    log "s3s-fs $S3S_FS_VERSION: present"
+  else
+    log "s3s-fs $S3S_FS_VERSION: cargo install (a few minutes, once)"
+    cargo install --quiet --locked "s3s-fs@$S3S_FS_VERSION" --features binary --root "$peers"
+  fi
+  if [ -x "$peers/runpod/bin/python" ] && "$peers/runpod/bin/python" -c "import runpod" 2>/dev/null; then
+    log "runpod SDK $RUNPOD_VERSION: present"
+  else
+    log "runpod SDK $RUNPOD_VERSION: pip install into $peers/runpod"
+    python3 -m venv "$peers/runpod"
+    "$peers/runpod/bin/pip" install --quiet --disable-pip-version-check "runpod==$RUNPOD_VERSION"
+  fi
+}
+
 install_ui() {
   if [ -f ui/package-lock.json ] && [ ui/node_modules/.package-lock.json -nt ui/package-lock.json ]; then
     log "npm (ui/): up to date"
@@ -70,4 +91,5 @@ install_ui() {
 if [ $minimal = 0 ]; then install_apt "${APT_PACKAGES[@]}"; else install_apt "${MINIMAL_APT_PACKAGES[@]}"; fi
 install_onnxruntime
 if [ $minimal = 0 ] && [ -d ui ] && [ -f ui/package.json ]; then install_ui; fi
+if [ $minimal = 0 ]; then install_cloud_peers; fi
 log "done"
