@@ -185,17 +185,38 @@ pub fn instance_detection(
     out
 }
 
+/// JPEG at quality 88 with libjpeg-turbo's fastest settings (baseline, no trellis).
+/// libjpeg reports errors by unwinding, hence `catch_unwind`.
 pub fn encode_jpeg(img: &RgbImage) -> Result<Vec<u8>, EngineError> {
-    let mut buf = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, 88)
-        .encode_image(img)
-        .map_err(|e| EngineError::DebugImage(e.to_string()))?;
-    Ok(buf)
+    std::panic::catch_unwind(|| -> std::io::Result<Vec<u8>> {
+        let mut compress = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+        compress.set_fastest_defaults();
+        compress.set_size(img.width() as usize, img.height() as usize);
+        compress.set_quality(88.0);
+        let mut started = compress.start_compress(Vec::with_capacity(img.as_raw().len() / 8))?;
+        started.write_scanlines(img.as_raw())?;
+        started.finish()
+    })
+    .map_err(|_| EngineError::DebugImage("the JPEG encoder stopped".into()))?
+    .map_err(|e| EngineError::DebugImage(e.to_string()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_jpegs_decode_back_to_the_picture() {
+        let img = RgbImage::from_fn(320, 200, |x, y| Rgb([(x % 256) as u8, (y % 256) as u8, 90]));
+        let bytes = encode_jpeg(&img).unwrap();
+        let back = image::load_from_memory(&bytes).unwrap().to_rgb8();
+        assert_eq!(back.dimensions(), (320, 200));
+        let p = back.get_pixel(100, 50).0;
+        assert!(
+            p[0].abs_diff(100) < 8 && p[1].abs_diff(50) < 8 && p[2].abs_diff(90) < 8,
+            "{p:?}"
+        );
+    }
 
     #[test]
     fn rainbow_matches_matplotlib_endpoints() {
