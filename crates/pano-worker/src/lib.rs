@@ -1,0 +1,46 @@
+//! The RunPod worker's job handler: image bytes in, the endpoint's output JSON out
+//! (docs/cloud-contracts.md). The worker protocol loop (take job, heartbeat, post output)
+//! and the `--serve-api` local endpoint build on this.
+
+use base64::Engine as _;
+use pano_core::{DebugImages, WorkerOutput};
+use pano_engine::Engine;
+use pano_imaging::{import_bytes, ImportLimits};
+use thiserror::Error;
+
+/// Why a job failed; becomes the job's `{"error": "..."}`.
+#[derive(Debug, Error)]
+pub enum JobError {
+    #[error("the image could not be read: {0}")]
+    Image(#[from] pano_imaging::ImportError),
+    #[error("the analysis failed: {0}")]
+    Analysis(#[from] pano_engine::EngineError),
+}
+
+impl JobError {
+    /// The job output RunPod relays to the client for a failed job.
+    pub fn to_output(&self) -> serde_json::Value {
+        serde_json::json!({ "error": self.to_string() })
+    }
+}
+
+/// Analyses one downloaded image. `name` is the CSV's `file_name` (the object's stem).
+/// With `debug`, both debug JPEGs come back base64-encoded.
+pub fn run_job(
+    engine: &Engine,
+    image: &[u8],
+    name: &str,
+    debug: bool,
+) -> Result<WorkerOutput, JobError> {
+    let imported = import_bytes(image, &ImportLimits::default())?;
+    let analysis = engine.analyze(&imported.rgb, name, debug)?;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let debug_images = analysis.debug.map(|d| DebugImages {
+        semantic_segmentation: b64.encode(&d.semantic_segmentation),
+        instance_detection: b64.encode(&d.instance_detection),
+    });
+    Ok(WorkerOutput::from_assessment(
+        &analysis.assessment,
+        debug_images,
+    ))
+}
