@@ -1,0 +1,129 @@
+//! Strict validation of a worker's output before anything is stored.
+
+use base64::Engine as _;
+use pano_core::{Assessment, WorkerOutput};
+
+use crate::CloudError;
+
+/// Bounds on what a worker may send back.
+#[derive(Debug, Clone, Copy)]
+pub struct OutputLimits {
+    /// The whole output as JSON; RunPod itself fails around 19 MB of base64.
+    pub max_output_bytes: usize,
+    /// One decoded debug image.
+    pub max_debug_image_bytes: usize,
+}
+
+impl Default for OutputLimits {
+    fn default() -> Self {
+        Self {
+            max_output_bytes: 20 * 1024 * 1024,
+            max_debug_image_bytes: 8 * 1024 * 1024,
+        }
+    }
+}
+
+/// Where a debug image is: already here (base64 or `data:` URL), or to fetch over HTTPS.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DebugImageSource {
+    Jpeg(Vec<u8>),
+    Url(String),
+}
+
+/// A worker output that passed every check.
+#[derive(Debug, Clone)]
+pub struct ValidatedOutput {
+    pub assessment: Assessment,
+    pub semantic_segmentation: Option<DebugImageSource>,
+    pub instance_detection: Option<DebugImageSource>,
+}
+
+const NAMES: [&str; 2] = [
+    pano_core::DEBUG_SEMANTIC_SEGMENTATION,
+    pano_core::DEBUG_INSTANCE_DETECTION,
+];
+
+/// Checks a job's `output`: its size, its shape, 256 valid findings in either spelling, and
+/// debug images that are JPEGs within limits (or HTTPS URLs, fetched later with limits).
+/// `name` is the image's stem, which the result takes (a worker's CSV names a temp file).
+pub fn validate_output(
+    output: &serde_json::Value,
+    name: &str,
+    limits: &OutputLimits,
+) -> Result<ValidatedOutput, CloudError> {
+    let size = serde_json::to_vec(output)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
+    if size > limits.max_output_bytes {
+        return Err(CloudError::OutputTooLarge {
+            limit_mb: limits.max_output_bytes >> 20,
+        });
+    }
+    let parsed: WorkerOutput = serde_json::from_value(output.clone())
+        .map_err(|e| CloudError::WrongShape(e.to_string()))?;
+    let assessment = parsed.assessment(name)?;
+    let mut images: [Option<DebugImageSource>; 2] = [None, None];
+    if let Some(b64) = &parsed.debug_images {
+        for (slot, (key, value)) in images.iter_mut().zip(
+            NAMES
+                .iter()
+                .zip([&b64.semantic_segmentation, &b64.instance_detection]),
+        ) {
+            *slot = Some(DebugImageSource::Jpeg(decode_base64_jpeg(
+                key, value, limits,
+            )?));
+        }
+    } else if let Some(urls) = &parsed.debug_image_urls {
+        for (slot, (key, value)) in images.iter_mut().zip(
+            NAMES
+                .iter()
+                .zip([&urls.semantic_segmentation, &urls.instance_detection]),
+        ) {
+            *slot = Some(
+                if let Some(data) = value.strip_prefix("data:image/jpeg;base64,") {
+                    DebugImageSource::Jpeg(decode_base64_jpeg(key, data, limits)?)
+                } else if value.starts_with("https://") {
+                    DebugImageSource::Url(value.clone())
+                } else {
+                    return Err(CloudError::BadDebugImage {
+                        name: key,
+                        reason: "neither an https:// nor a data:image/jpeg URL".into(),
+                    });
+                },
+            );
+        }
+    }
+    let [semantic_segmentation, instance_detection] = images;
+    Ok(ValidatedOutput {
+        assessment,
+        semantic_segmentation,
+        instance_detection,
+    })
+}
+
+fn decode_base64_jpeg(
+    name: &'static str,
+    text: &str,
+    limits: &OutputLimits,
+) -> Result<Vec<u8>, CloudError> {
+    if text.len() / 4 * 3 > limits.max_debug_image_bytes {
+        return Err(CloudError::BadDebugImage {
+            name,
+            reason: format!("larger than {} MB", limits.max_debug_image_bytes >> 20),
+        });
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|e| CloudError::BadDebugImage {
+            name,
+            reason: format!("not base64 ({e})"),
+        })?;
+    // A JPEG starts with SOI and ends with EOI; anything else is not the image we asked for.
+    if bytes.len() < 4 || bytes[..2] != [0xFF, 0xD8] || bytes[bytes.len() - 2..] != [0xFF, 0xD9] {
+        return Err(CloudError::BadDebugImage {
+            name,
+            reason: "not a complete JPEG".into(),
+        });
+    }
+    Ok(bytes)
+}
