@@ -1,0 +1,103 @@
+//! Schema migrations, applied in order inside one transaction each; `user_version` records
+//! the last one applied. Never edit a shipped migration: add the next one.
+
+use rusqlite::Connection;
+
+use crate::StoreError;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the first schema.
+    r#"
+    CREATE TABLE patients (
+        id            TEXT PRIMARY KEY,              -- opaque; the only id that leaves this file
+        display_name  TEXT NOT NULL,
+        external_id   TEXT,
+        created_at    TEXT NOT NULL
+    );
+    CREATE INDEX patients_by_name ON patients(display_name COLLATE NOCASE);
+
+    CREATE TABLE analyses (
+        id                  TEXT PRIMARY KEY,
+        image_sha256        TEXT NOT NULL,
+        original_file_name  TEXT NOT NULL,
+        width               INTEGER NOT NULL,
+        height              INTEGER NOT NULL,
+        backend             TEXT NOT NULL CHECK (backend IN ('local', 'cloud')),
+        endpoint            TEXT,
+        model_version       TEXT NOT NULL,
+        execution_provider  TEXT,
+        queue_ms            INTEGER,
+        run_ms              INTEGER,
+        status              TEXT NOT NULL CHECK (status IN ('queued', 'running', 'completed', 'failed', 'approved', 'rejected')),
+        patient_id          TEXT REFERENCES patients(id),
+        approved_by         TEXT,
+        created_at          TEXT NOT NULL,
+        updated_at          TEXT NOT NULL
+    );
+    CREATE INDEX analyses_by_image ON analyses(image_sha256, model_version);
+    CREATE INDEX analyses_by_patient ON analyses(patient_id, created_at);
+    CREATE INDEX analyses_by_date ON analyses(created_at);
+
+    CREATE TABLE findings (
+        analysis_id  TEXT NOT NULL REFERENCES analyses(id) ON DELETE CASCADE,
+        fdi          INTEGER NOT NULL CHECK (fdi BETWEEN 11 AND 48),
+        finding      TEXT NOT NULL,
+        score        REAL NOT NULL CHECK (score BETWEEN 0 AND 1),
+        PRIMARY KEY (analysis_id, fdi, finding)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE artefacts (
+        analysis_id  TEXT NOT NULL REFERENCES analyses(id) ON DELETE CASCADE,
+        kind         TEXT NOT NULL,                  -- input, csv, semantic-segmentation, instance-detection
+        sha256       TEXT NOT NULL,                  -- the file in the data folder is named by it
+        bytes        INTEGER NOT NULL,
+        PRIMARY KEY (analysis_id, kind)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE jobs (
+        id              TEXT PRIMARY KEY,
+        analysis_id     TEXT NOT NULL REFERENCES analyses(id) ON DELETE CASCADE,
+        state           TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        runpod_job_id   TEXT,
+        endpoint        TEXT,
+        next_retry_at   TEXT,
+        last_error      TEXT
+    );
+    CREATE INDEX jobs_due ON jobs(state, next_retry_at);
+
+    CREATE TABLE audit_log (
+        seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+        at           TEXT NOT NULL,
+        actor        TEXT NOT NULL,
+        action       TEXT NOT NULL CHECK (action IN ('created', 'viewed', 'approved', 'rejected', 'uploaded', 'deleted')),
+        analysis_id  TEXT,
+        detail       TEXT
+    );
+    -- Append-only: the log cannot be edited or shortened.
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    "#,
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            found: current,
+            known: SCHEMA_VERSION,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

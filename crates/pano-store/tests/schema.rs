@@ -1,0 +1,93 @@
+use pano_store::{Store, StoreError, SCHEMA_VERSION};
+use rusqlite::params;
+
+fn insert_analysis(store: &Store, id: &str) -> rusqlite::Result<usize> {
+    store.connection().execute(
+        "INSERT INTO analyses (id, image_sha256, original_file_name, width, height, backend, model_version, status, created_at, updated_at)
+         VALUES (?1, 'ab', 'pan.jpg', 2356, 1292, 'local', 'm1', 'completed', '2026-11-26T10:00:00Z', '2026-11-26T10:00:00Z')",
+        params![id],
+    )
+}
+
+#[test]
+fn a_new_file_gets_the_current_schema_in_wal_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("pano.sqlite")).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let mode: String = store
+        .connection()
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    drop(store);
+    // Reopening applies nothing twice.
+    let again = Store::open(&dir.path().join("pano.sqlite")).unwrap();
+    assert_eq!(again.schema_version().unwrap(), SCHEMA_VERSION);
+}
+
+#[test]
+fn foreign_keys_and_checks_are_enforced() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("pano.sqlite")).unwrap();
+    let orphan = store.connection().execute(
+        "INSERT INTO findings (analysis_id, fdi, finding, score) VALUES ('nope', 11, 'MISSING', 0.5)",
+        [],
+    );
+    assert!(orphan.unwrap_err().to_string().contains("FOREIGN KEY"));
+    insert_analysis(&store, "a1").unwrap();
+    let bad_score = store.connection().execute(
+        "INSERT INTO findings (analysis_id, fdi, finding, score) VALUES ('a1', 11, 'MISSING', 1.5)",
+        [],
+    );
+    assert!(bad_score.unwrap_err().to_string().contains("CHECK"));
+    store
+        .connection()
+        .execute(
+            "INSERT INTO findings VALUES ('a1', 11, 'MISSING', 0.25)",
+            [],
+        )
+        .unwrap();
+    store
+        .connection()
+        .execute("DELETE FROM analyses WHERE id = 'a1'", [])
+        .unwrap();
+    let left: i64 = store
+        .connection()
+        .query_row("SELECT COUNT(*) FROM findings", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0, "findings go with their analysis");
+}
+
+#[test]
+fn the_audit_log_is_append_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("pano.sqlite")).unwrap();
+    store
+        .connection()
+        .execute("INSERT INTO audit_log (at, actor, action, analysis_id) VALUES ('t', 'dr-a', 'approved', 'a1')", [])
+        .unwrap();
+    for sql in [
+        "UPDATE audit_log SET actor = 'someone else'",
+        "DELETE FROM audit_log",
+    ] {
+        let err = store.connection().execute(sql, []).unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+}
+
+#[test]
+fn a_database_from_a_newer_version_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pano.sqlite");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 5)
+            .unwrap();
+    }
+    match Store::open(&path) {
+        Err(StoreError::TooNew { found, known }) => {
+            assert_eq!((found, known), (SCHEMA_VERSION + 5, SCHEMA_VERSION))
+        }
+        other => panic!("{:?}", other.err()),
+    }
+}
