@@ -32,16 +32,8 @@ os.environ.setdefault("YOLO_AUTOINSTALL", "0")
 import torch
 import torch.nn.functional as F
 
-# Ultralytics 8.3.80 predates torch's switch to the dynamo exporter: keep the TorchScript one.
-_torch_onnx_export = torch.onnx.export
-
-
-def _export_torchscript(*args, **kwargs):
-    kwargs.setdefault("dynamo", False)
-    return _torch_onnx_export(*args, **kwargs)
-
-
-torch.onnx.export = _export_torchscript
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import torch_compat  # noqa: E402,F401  (TorchScript ONNX exporter by default)
 
 
 def sha256(path: Path) -> str:

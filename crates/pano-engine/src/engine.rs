@@ -135,76 +135,41 @@ impl Engine {
     fn check_models(&self) -> Result<(), EngineError> {
         let det = self.detection.lock().expect("detection session");
         let spec = &self.manifest.detection;
-        let input = det
-            .inputs()
-            .iter()
-            .find(|i| i.name() == spec.input)
-            .ok_or_else(|| EngineError::ModelMismatch {
-                model: "detection",
-                detail: format!("no input named '{}'", spec.input),
-            })?;
-        let shape: Vec<i64> = input
-            .dtype()
-            .tensor_shape()
-            .map(|s| s.iter().copied().collect())
-            .unwrap_or_default();
+        let shape = input_shape(&det, "detection", &spec.input)?;
         let s = spec.image_size as i64;
         if shape != [1, 3, s, s] {
-            return Err(EngineError::ModelMismatch {
-                model: "detection",
-                detail: format!("input shape {shape:?}, manifest says [1, 3, {s}, {s}]"),
-            });
+            return Err(mismatch(
+                "detection",
+                format!("input shape {shape:?}, manifest says [1, 3, {s}, {s}]"),
+            ));
         }
         for name in &spec.outputs {
-            if !det.outputs().iter().any(|o| o.name() == name) {
-                return Err(EngineError::ModelMismatch {
-                    model: "detection",
-                    detail: format!("no output named '{name}'"),
-                });
-            }
+            require_output(&det, "detection", name)?;
         }
         if let Some(names) = det.metadata().ok().and_then(|m| m.custom("names")) {
             let from_model = parse_class_names(&names);
             if from_model != spec.class_names {
-                return Err(EngineError::ModelMismatch {
-                    model: "detection",
-                    detail: format!(
+                return Err(mismatch(
+                    "detection",
+                    format!(
                         "class names in the model ({} classes) differ from the manifest ({})",
                         from_model.len(),
                         spec.class_names.len()
                     ),
-                });
+                ));
             }
         }
         drop(det);
         let seg = self.segmentation.lock().expect("segmentation session");
         let sspec = &self.manifest.segmentation;
-        let input = seg
-            .inputs()
-            .iter()
-            .find(|i| i.name() == sspec.input)
-            .ok_or_else(|| EngineError::ModelMismatch {
-                model: "segmentation",
-                detail: format!("no input named '{}'", sspec.input),
-            })?;
-        let shape: Vec<i64> = input
-            .dtype()
-            .tensor_shape()
-            .map(|s| s.iter().copied().collect())
-            .unwrap_or_default();
+        let shape = input_shape(&seg, "segmentation", &sspec.input)?;
         if shape.len() != 4 || shape[1] != 3 {
-            return Err(EngineError::ModelMismatch {
-                model: "segmentation",
-                detail: format!("input shape {shape:?}, expected [1, 3, H, W]"),
-            });
+            return Err(mismatch(
+                "segmentation",
+                format!("input shape {shape:?}, expected [1, 3, H, W]"),
+            ));
         }
-        if !seg.outputs().iter().any(|o| o.name() == sspec.output) {
-            return Err(EngineError::ModelMismatch {
-                model: "segmentation",
-                detail: format!("no output named '{}'", sspec.output),
-            });
-        }
-        Ok(())
+        require_output(&seg, "segmentation", &sspec.output)
     }
 
     /// Analyses one radiograph. `name` becomes the CSV's `file_name` (the image's stem).
@@ -280,6 +245,36 @@ impl Engine {
             model_version: self.manifest.model_version.clone(),
             test_model: self.manifest.test_model,
         })
+    }
+}
+
+fn mismatch(model: &'static str, detail: String) -> EngineError {
+    EngineError::ModelMismatch { model, detail }
+}
+
+/// The declared shape of a named input (-1 for dynamic dimensions).
+fn input_shape(
+    session: &Session,
+    model: &'static str,
+    name: &str,
+) -> Result<Vec<i64>, EngineError> {
+    let input = session
+        .inputs()
+        .iter()
+        .find(|i| i.name() == name)
+        .ok_or_else(|| mismatch(model, format!("no input named '{name}'")))?;
+    Ok(input
+        .dtype()
+        .tensor_shape()
+        .map(|s| s.iter().copied().collect())
+        .unwrap_or_default())
+}
+
+fn require_output(session: &Session, model: &'static str, name: &str) -> Result<(), EngineError> {
+    if session.outputs().iter().any(|o| o.name() == name) {
+        Ok(())
+    } else {
+        Err(mismatch(model, format!("no output named '{name}'")))
     }
 }
 
