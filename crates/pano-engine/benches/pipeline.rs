@@ -107,16 +107,14 @@ fn main() {
             .map(|(d, t)| *d + t.total - t.segmentation_run - t.detection_run)
             .collect(),
     );
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    println!("pano-engine pipeline benchmark: {name}");
     println!(
-        "pano-engine pipeline benchmark: {name}; models {}; {} on {}",
+        "  models {}, {} execution provider, {cores} cores; median of {runs} runs after one warm-up; engine load {:.3} s",
         engine.manifest().model_version,
         engine.provider(),
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    );
-    println!(
-        "  (cores); median of {runs} runs after one warm-up; engine load {:.3} s",
         load.as_secs_f64()
     );
     for (label, d) in &rows {
