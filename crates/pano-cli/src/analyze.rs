@@ -81,11 +81,16 @@ pub fn run(args: &AnalyzeArgs) -> ExitCode {
             .and_then(|s| s.to_str())
             .unwrap_or("image")
             .to_string();
-        let result = if stems.insert(stem.clone()) {
-            analyze_one(&engine, &path, &stem, args)
-        } else {
+        // Only a finished analysis claims its stem: a broken file does not block another
+        // file of the same name, and a second success never overwrites the first.
+        let result = if stems.contains(&stem) {
             Err(format!("another input of this batch is also named '{stem}'; its results would be overwritten"))
+        } else {
+            analyze_one(&engine, &path, &stem, args)
         };
+        if result.is_ok() {
+            stems.insert(stem.clone());
+        }
         match result {
             Ok((image, analysis)) => {
                 if args.json {

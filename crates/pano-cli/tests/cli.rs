@@ -93,3 +93,47 @@ fn missing_models_exit_with_2_and_say_what_to_do() {
     assert!(String::from_utf8_lossy(&run.stderr)
         .contains("no model manifest at /nonexistent/models/manifest.json"));
 }
+
+#[test]
+fn same_stems_never_overwrite_but_a_failed_one_does_not_block() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    std::fs::write(a.path().join("scan.png"), b"broken").unwrap();
+    std::fs::copy(
+        root().join("tests/data/pan-small-wide.png"),
+        b.path().join("scan.png"),
+    )
+    .unwrap();
+    std::fs::copy(
+        root().join("tests/data/pan-small-square.png"),
+        b.path().join("scan.tif"),
+    )
+    .unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_pano"))
+        .args([
+            "analyze",
+            a.path().join("scan.png").to_str().unwrap(),
+            b.path().join("scan.png").to_str().unwrap(),
+        ])
+        .arg(b.path().join("scan.tif"))
+        .args(["--out", out.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("not a supported image format"), "{stderr}");
+    assert!(
+        stderr.contains("scan.tif: another input of this batch is also named 'scan'"),
+        "{stderr}"
+    );
+    let side: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join("scan.analysis.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        side["source"].as_str().unwrap().ends_with("scan.png"),
+        "the second file's result stands"
+    );
+    assert_eq!(side["image"]["width"], 1000);
+}
