@@ -93,6 +93,14 @@ pub struct Detection {
     pub mask: BoxMask,
 }
 
+/// Where the image sits in the prototype masks, and how their cells map onto its pixels.
+struct ProtoCrop {
+    top: usize,
+    left: usize,
+    xt: Vec<(usize, usize, f32, f32)>,
+    yt: Vec<(usize, usize, f32, f32)>,
+}
+
 /// Turns raw YOLOv8-seg outputs into detections.
 pub struct DetectionDecoder<'a> {
     pub spec: &'a DetectionSpec,
@@ -148,7 +156,10 @@ impl DetectionDecoder<'_> {
         cands.truncate(MAX_NMS);
 
         let kept = nms(&cands, self.spec.iou_threshold, self.spec.max_det);
-        let lb = Letterbox::new(self.orig_w, self.orig_h, self.spec.image_size);
+        // The prototype crop and its resampling taps are the same for every detection.
+        let Some(crop) = self.proto_crop(mh, mw) else {
+            return Vec::new();
+        };
         let scaled: Vec<(usize, [f32; 4])> = kept
             .iter()
             .map(|&i| (i, self.scale_box(cands[i].xyxy)))
@@ -158,7 +169,7 @@ impl DetectionDecoder<'_> {
             .filter_map(|&(i, b)| {
                 let cand = &cands[i];
                 let coeffs: Vec<f32> = (0..MASK_DIM).map(|k| at(4 + nc + k, cand.anchor)).collect();
-                let mask = self.mask(&coeffs, protos, mh, mw, b, &lb)?;
+                let mask = self.mask(&coeffs, protos, mw, b, &crop)?;
                 Some(Detection {
                     class_id: cand.class_id,
                     class_name: self.spec.class_names[cand.class_id].clone(),
@@ -187,6 +198,27 @@ impl DetectionDecoder<'_> {
         ]
     }
 
+    /// `ops.scale_masks`' crop of the letterbox padding from the [mh, mw] prototypes, and the
+    /// bilinear taps from that crop to the original image. `None` if nothing is left.
+    fn proto_crop(&self, mh: usize, mw: usize) -> Option<ProtoCrop> {
+        let (h0, w0) = (self.orig_h as f64, self.orig_w as f64);
+        let gain = (mh as f64 / h0).min(mw as f64 / w0);
+        let pad_w = (mw as f64 - w0 * gain) / 2.0;
+        let pad_h = (mh as f64 - h0 * gain) / 2.0;
+        let (top, left) = (pad_h as usize, pad_w as usize);
+        let (bottom, right) = ((mh as f64 - pad_h) as usize, (mw as f64 - pad_w) as usize);
+        let (ch, cw) = (bottom.saturating_sub(top), right.saturating_sub(left));
+        if ch == 0 || cw == 0 {
+            return None;
+        }
+        Some(ProtoCrop {
+            top,
+            left,
+            xt: torch_bilinear_taps(cw, self.orig_w as usize),
+            yt: torch_bilinear_taps(ch, self.orig_h as usize),
+        })
+    }
+
     /// `ops.process_mask_native`: coefficients x prototypes, the letterbox padding cut away,
     /// bilinear resize to the original size, zero outside the float box, threshold at 0.
     /// Evaluated only over the box. `None` when the mask is empty.
@@ -194,24 +226,11 @@ impl DetectionDecoder<'_> {
         &self,
         coeffs: &[f32],
         protos: &[f32],
-        mh: usize,
         mw: usize,
         b: [f32; 4],
-        _lb: &Letterbox,
+        crop: &ProtoCrop,
     ) -> Option<BoxMask> {
-        let (h0, w0) = (self.orig_h as f64, self.orig_w as f64);
-        let gain = (mh as f64 / h0).min(mw as f64 / w0);
-        let pad_w = (mw as f64 - w0 * gain) / 2.0;
-        let pad_h = (mh as f64 - h0 * gain) / 2.0;
-        let (top, left) = (pad_h as usize, pad_w as usize);
-        let (bottom, right) = ((mh as f64 - pad_h) as usize, (mw as f64 - pad_w) as usize);
-        let (ch, cw) = (bottom - top, right - left);
-        if ch == 0 || cw == 0 {
-            return None;
-        }
-        let (w, h) = (self.orig_w as usize, self.orig_h as usize);
-        let xt = torch_bilinear_taps(cw, w);
-        let yt = torch_bilinear_taps(ch, h);
+        let (top, left, xt, yt) = (crop.top, crop.left, &crop.xt, &crop.yt);
 
         // A box that is not finite or has no extent keeps no pixel under crop_mask.
         if !b.iter().all(|v| v.is_finite()) || b[2] <= b[0] || b[3] <= b[1] {
@@ -228,7 +247,7 @@ impl DetectionDecoder<'_> {
         let (px0, px1) = (xt[xb as usize].0, xt[xe as usize].1);
         let (pw, ph) = (px1 - px0 + 1, py1 - py0 + 1);
         let mut logits = vec![0.0f32; pw * ph];
-        let plane = mh * mw;
+        let plane = protos.len() / MASK_DIM;
         for (k, &c) in coeffs.iter().enumerate() {
             let proto = &protos[k * plane..(k + 1) * plane];
             for py in 0..ph {
@@ -273,8 +292,8 @@ impl DetectionDecoder<'_> {
             }
             out
         };
-        let row_runs = runs(&yt, ys, yl);
-        let col_runs = runs(&xt, xs, xl);
+        let row_runs = runs(yt, ys, yl);
+        let col_runs = runs(xt, xs, xl);
         for &(ya, yz) in &row_runs {
             let (y0, y1, _, _) = yt[ya as usize];
             for &(xa, xz) in &col_runs {
