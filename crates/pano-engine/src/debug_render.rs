@@ -185,6 +185,16 @@ pub fn instance_detection(
     out
 }
 
+/// The words a debug image made by random-weight test models carries, bottom left, so that
+/// the picture alone never passes for a diagnosis.
+pub const TEST_MODEL_NOTICE: &str = "TEST MODELS (RANDOM WEIGHTS) - NOT FOR DIAGNOSIS";
+
+pub fn stamp_test_model_notice(img: &mut RgbImage) {
+    let scale = label_scale(img) + 1;
+    let y = img.height() as i64 - 10 * scale;
+    draw_label(img, 0, y, TEST_MODEL_NOTICE, scale, [160, 0, 0]);
+}
+
 /// JPEG at quality 88 with libjpeg-turbo's fastest settings (baseline, no trellis).
 /// libjpeg reports errors by unwinding, hence `catch_unwind`.
 pub fn encode_jpeg(img: &RgbImage) -> Result<Vec<u8>, EngineError> {
@@ -216,6 +226,25 @@ mod tests {
             p[0].abs_diff(100) < 8 && p[1].abs_diff(50) < 8 && p[2].abs_diff(90) < 8,
             "{p:?}"
         );
+    }
+
+    #[test]
+    fn test_model_notice_is_stamped_bottom_left() {
+        let mut img = RgbImage::from_pixel(1200, 600, Rgb([0, 0, 0]));
+        stamp_test_model_notice(&mut img);
+        // Dark red box with white text along the bottom edge; the top is untouched.
+        let box_pixels = (0..600u32)
+            .filter(|&x| img.get_pixel(x, 596).0 == [160, 0, 0])
+            .count();
+        let text_pixels = (0..600u32)
+            .flat_map(|x| (570..600u32).map(move |y| (x, y)))
+            .filter(|&(x, y)| img.get_pixel(x, y).0 == [255, 255, 255])
+            .count();
+        assert!(
+            box_pixels > 100 && text_pixels > 200,
+            "{box_pixels} {text_pixels}"
+        );
+        assert_eq!(img.get_pixel(10, 10).0, [0, 0, 0]);
     }
 
     #[test]

@@ -216,7 +216,7 @@ impl Engine {
 
         let t = Instant::now();
         let debug = if debug {
-            let (sem, inst) = rayon::join(
+            let (mut sem, mut inst) = rayon::join(
                 || debug_render::semantic_segmentation(image, &field),
                 || {
                     debug_render::instance_detection(
@@ -227,6 +227,10 @@ impl Engine {
                     )
                 },
             );
+            if self.manifest.test_model {
+                debug_render::stamp_test_model_notice(&mut sem);
+                debug_render::stamp_test_model_notice(&mut inst);
+            }
             Some(DebugJpegs {
                 semantic_segmentation: debug_render::encode_jpeg(&sem)?,
                 instance_detection: debug_render::encode_jpeg(&inst)?,
