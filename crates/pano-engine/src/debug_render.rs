@@ -14,9 +14,9 @@ fn rainbow(x: f32) -> [u8; 3] {
     [r, g, b].map(|v| (v.clamp(0.0, 1.0) * 255.0) as u8)
 }
 
-/// Alpha blend in 8-bit fixed point (alpha in 256ths).
-fn blend(p: &mut Rgb<u8>, color: [u8; 3], alpha: u16) {
-    for (v, &c) in p.0.iter_mut().zip(&color) {
+/// Alpha blend in 8-bit fixed point (alpha in 256ths) of one RGB pixel's bytes.
+fn blend_bytes(p: &mut [u8], color: [u8; 3], alpha: u16) {
+    for (v, &c) in p.iter_mut().zip(&color) {
         *v = ((*v as u16 * (256 - alpha) + c as u16 * alpha + 128) >> 8) as u8;
     }
 }
@@ -59,6 +59,34 @@ fn label_scale(img: &RgbImage) -> i64 {
     (img.width().max(img.height()) as i64 / 1000).clamp(1, 4)
 }
 
+/// Rows `y0..y1` of each pixel's most likely class (the first maximum wins, like numpy's
+/// argmax). Compiled for AVX2 + FMA as well, chosen at run time.
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+fn argmax_band(field: &ProbabilityField, y0: usize, y1: usize) -> Vec<u8> {
+    let w = field.width;
+    let mut classes = vec![0u8; (y1 - y0) * w];
+    field.for_each_row(
+        y0,
+        y1,
+        0,
+        w,
+        |_| Some((0, w)),
+        |y, _, logits| {
+            for (arg, pixel) in classes[(y - y0) * w..][..w].iter_mut().zip(logits) {
+                let (mut best, mut best_c) = (pixel[0], 0u8);
+                for (c, &v) in pixel.iter().enumerate().skip(1) {
+                    if v > best {
+                        best = v;
+                        best_c = c as u8;
+                    }
+                }
+                *arg = best_c;
+            }
+        },
+    );
+    classes
+}
+
 /// `semantic-segmentation.jpg`: each pixel's most likely class, background transparent,
 /// the 32 teeth in rainbow colours, outlined and labelled with their FDI number.
 pub fn semantic_segmentation(image: &RgbImage, field: &ProbabilityField) -> RgbImage {
@@ -66,55 +94,53 @@ pub fn semantic_segmentation(image: &RgbImage, field: &ProbabilityField) -> RgbI
     let rows: Vec<Vec<u8>> = (0..h)
         .into_par_iter()
         .step_by(32)
-        .map(|y0| {
-            let y1 = (y0 + 32).min(h);
-            let mut classes = vec![0u8; (y1 - y0) * w];
-            field.for_each_logits(
-                y0,
-                y1,
-                0,
-                w,
-                |_, _| true,
-                |x, y, logits| {
-                    let (mut best, mut arg) = (f32::NEG_INFINITY, 0);
-                    for (c, &v) in logits.iter().enumerate() {
-                        if v > best {
-                            best = v;
-                            arg = c;
-                        }
-                    }
-                    classes[(y - y0) * w + x] = arg as u8;
-                },
-            );
-            classes
-        })
+        .map(|y0| argmax_band(field, y0, (y0 + 32).min(h)))
         .collect();
     let classes: Vec<u8> = rows.concat();
     let n = field.classes().max(2);
-    let color = |c: u8| rainbow((c as f32 - 1.0) / (n as f32 - 2.0));
+    let colors: Vec<[u8; 3]> = (0..n)
+        .map(|c| rainbow((c as f32 - 1.0) / (n as f32 - 2.0)))
+        .collect();
     let mut out = image.clone();
-    let mut centroids = vec![(0u64, 0u64, 0u64); n];
-    for y in 0..h {
-        for x in 0..w {
-            let c = classes[y * w + x];
-            if c == 0 {
-                continue;
+    // Rows blend independently (the outline only reads the class map): in parallel, each
+    // band also summing its pixels' positions per class for the labels.
+    let centroids = out
+        .par_chunks_mut(w * 3)
+        .enumerate()
+        .map(|(y, row)| {
+            let mut sums = vec![(0u64, 0u64, 0u64); n];
+            for x in 0..w {
+                let c = classes[y * w + x];
+                if c == 0 {
+                    continue;
+                }
+                let edge = (x + 1 < w && classes[y * w + x + 1] != c)
+                    || (y + 1 < h && classes[(y + 1) * w + x] != c)
+                    || (x > 0 && classes[y * w + x - 1] != c)
+                    || (y > 0 && classes[(y - 1) * w + x] != c);
+                blend_bytes(
+                    &mut row[x * 3..x * 3 + 3],
+                    colors[c as usize],
+                    if edge { 243 } else { 115 },
+                );
+                let e = &mut sums[c as usize];
+                e.0 += x as u64;
+                e.1 += y as u64;
+                e.2 += 1;
             }
-            let edge = (x + 1 < w && classes[y * w + x + 1] != c)
-                || (y + 1 < h && classes[(y + 1) * w + x] != c)
-                || (x > 0 && classes[y * w + x - 1] != c)
-                || (y > 0 && classes[(y - 1) * w + x] != c);
-            blend(
-                out.get_pixel_mut(x as u32, y as u32),
-                color(c),
-                if edge { 243 } else { 115 },
-            );
-            let e = &mut centroids[c as usize];
-            e.0 += x as u64;
-            e.1 += y as u64;
-            e.2 += 1;
-        }
-    }
+            sums
+        })
+        .reduce(
+            || vec![(0u64, 0u64, 0u64); n],
+            |mut a, b| {
+                for (s, t) in a.iter_mut().zip(b) {
+                    s.0 += t.0;
+                    s.1 += t.1;
+                    s.2 += t.2;
+                }
+                a
+            },
+        );
     let scale = label_scale(image);
     for (c, &(sx, sy, count)) in centroids.iter().enumerate().skip(1) {
         if count < 200 {
@@ -149,14 +175,21 @@ pub fn instance_detection(
         .filter(|d| !d.class_name.starts_with("TOOTH") && d.score > min_score)
         .collect();
     let color = |d: &Detection| rainbow(d.class_id as f32 / (num_classes.max(2) - 1) as f32);
-    for d in shown.iter().rev() {
-        let c = color(d);
-        for y in d.mask.y0..=d.mask.y1 {
-            for x in d.mask.row(y) {
-                blend(out.get_pixel_mut(x, y), c, 128);
+    // Each row receives every mask in the same order, so rows can be painted in parallel.
+    let w = out.width() as usize;
+    out.par_chunks_mut(w * 3).enumerate().for_each(|(y, row)| {
+        let mut runs = Vec::new();
+        for d in shown.iter().rev() {
+            let c = color(d);
+            runs.clear();
+            d.mask.runs_into(y as u32, &mut runs);
+            for &(s, e) in &runs {
+                for px in row[s as usize * 3..e as usize * 3].chunks_exact_mut(3) {
+                    blend_bytes(px, c, 128);
+                }
             }
         }
-    }
+    });
     let scale = label_scale(image);
     for d in &shown {
         let c = color(d);

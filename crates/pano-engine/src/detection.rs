@@ -230,96 +230,118 @@ impl DetectionDecoder<'_> {
         b: [f32; 4],
         crop: &ProtoCrop,
     ) -> Option<BoxMask> {
-        let (top, left, xt, yt) = (crop.top, crop.left, &crop.xt, &crop.yt);
+        native_mask(self.orig_w, self.orig_h, coeffs, protos, mw, b, crop)
+    }
+}
 
-        // A box that is not finite or has no extent keeps no pixel under crop_mask.
-        if !b.iter().all(|v| v.is_finite()) || b[2] <= b[0] || b[3] <= b[1] {
-            return None;
-        }
-        // Integer box (truncated), clipped to the image; crop_mask keeps x1 <= x < x2.
-        let xb = (b[0] as u32).min(self.orig_w - 1);
-        let yb = (b[1] as u32).min(self.orig_h - 1);
-        let xe = (b[2] as u32).min(self.orig_w - 1);
-        let ye = (b[3] as u32).min(self.orig_h - 1);
+/// The body of [`DetectionDecoder::mask`], compiled for AVX2 + FMA as well and chosen at
+/// run time (its per-pixel bilinear arithmetic is the decoder's hot loop).
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+fn native_mask(
+    orig_w: u32,
+    orig_h: u32,
+    coeffs: &[f32],
+    protos: &[f32],
+    mw: usize,
+    b: [f32; 4],
+    crop: &ProtoCrop,
+) -> Option<BoxMask> {
+    let (top, left, xt, yt) = (crop.top, crop.left, &crop.xt, &crop.yt);
 
-        // Mask logits on the prototype cells this box reads.
-        let (py0, py1) = (yt[yb as usize].0, yt[ye as usize].1);
-        let (px0, px1) = (xt[xb as usize].0, xt[xe as usize].1);
-        let (pw, ph) = (px1 - px0 + 1, py1 - py0 + 1);
-        let mut logits = vec![0.0f32; pw * ph];
-        let plane = protos.len() / MASK_DIM;
-        for (k, &c) in coeffs.iter().enumerate() {
-            let proto = &protos[k * plane..(k + 1) * plane];
-            for py in 0..ph {
-                let row = &proto[(top + py0 + py) * mw + left + px0..][..pw];
-                for (px, v) in row.iter().enumerate() {
-                    logits[py * pw + px] += c * v;
-                }
+    // A box that is not finite or has no extent keeps no pixel under crop_mask.
+    if !b.iter().all(|v| v.is_finite()) || b[2] <= b[0] || b[3] <= b[1] {
+        return None;
+    }
+    // Integer box (truncated), clipped to the image; crop_mask keeps x1 <= x < x2.
+    let xb = (b[0] as u32).min(orig_w - 1);
+    let yb = (b[1] as u32).min(orig_h - 1);
+    let xe = (b[2] as u32).min(orig_w - 1);
+    let ye = (b[3] as u32).min(orig_h - 1);
+
+    // Mask logits on the prototype cells this box reads.
+    let (py0, py1) = (yt[yb as usize].0, yt[ye as usize].1);
+    let (px0, px1) = (xt[xb as usize].0, xt[xe as usize].1);
+    let (pw, ph) = (px1 - px0 + 1, py1 - py0 + 1);
+    let mut logits = vec![0.0f32; pw * ph];
+    let plane = protos.len() / MASK_DIM;
+    for (k, &c) in coeffs.iter().enumerate() {
+        let proto = &protos[k * plane..(k + 1) * plane];
+        for py in 0..ph {
+            let row = &proto[(top + py0 + py) * mw + left + px0..][..pw];
+            for (px, v) in row.iter().enumerate() {
+                logits[py * pw + px] += c * v;
             }
         }
-        let mut mask = BoxMask::new(xb, yb, xe, ye);
-        // Pixels crop_mask keeps: x1 <= x < x2 and y1 <= y < y2 on the float box.
-        let first = |lo: f32, from: u32, to: u32| (from..=to).find(|&v| v as f32 >= lo);
-        let last = |hi: f32, from: u32, to: u32| (from..=to).rev().find(|&v| (v as f32) < hi);
-        let (Some(xs), Some(xl), Some(ys), Some(yl)) = (
-            first(b[0], xb, xe),
-            last(b[2], xb, xe),
-            first(b[1], yb, ye),
-            last(b[3], yb, ye),
-        ) else {
-            return None;
-        };
-        if xs > xl || ys > yl {
-            return None;
-        }
-        let at = |py: usize, px: usize| logits[(py - py0) * pw + (px - px0)];
-        // Output pixels sharing the same four prototype taps form a block. Bilinear weights
-        // are non-negative, so a block whose four corner logits are all positive is all set,
-        // and one whose corners are all <= 0 is all clear: only blocks where the sign
-        // changes are evaluated pixel by pixel (the same arithmetic, hence the same result).
-        let runs = |taps: &[(usize, usize, f32, f32)], from: u32, to: u32| -> Vec<(u32, u32)> {
-            let mut out: Vec<(u32, u32)> = Vec::new();
-            for v in from..=to {
-                match out.last_mut() {
-                    Some((_, end))
-                        if taps[*end as usize].0 == taps[v as usize].0
-                            && taps[*end as usize].1 == taps[v as usize].1 =>
-                    {
-                        *end = v
-                    }
-                    _ => out.push((v, v)),
+    }
+    let mut mask = BoxMask::new(xb, yb, xe, ye);
+    // Pixels crop_mask keeps: x1 <= x < x2 and y1 <= y < y2 on the float box.
+    let first = |lo: f32, from: u32, to: u32| (from..=to).find(|&v| v as f32 >= lo);
+    let last = |hi: f32, from: u32, to: u32| (from..=to).rev().find(|&v| (v as f32) < hi);
+    let (Some(xs), Some(xl), Some(ys), Some(yl)) = (
+        first(b[0], xb, xe),
+        last(b[2], xb, xe),
+        first(b[1], yb, ye),
+        last(b[3], yb, ye),
+    ) else {
+        return None;
+    };
+    if xs > xl || ys > yl {
+        return None;
+    }
+    let at = |py: usize, px: usize| logits[(py - py0) * pw + (px - px0)];
+    // Output pixels sharing the same four prototype taps form a block. Bilinear weights
+    // are non-negative, so a block whose four corner logits are all positive is all set,
+    // and one whose corners are all <= 0 is all clear: only blocks where the sign
+    // changes are evaluated pixel by pixel (the same arithmetic, hence the same result).
+    let runs = |taps: &[(usize, usize, f32, f32)], from: u32, to: u32| -> Vec<(u32, u32)> {
+        let mut out: Vec<(u32, u32)> = Vec::new();
+        for v in from..=to {
+            match out.last_mut() {
+                Some((_, end))
+                    if taps[*end as usize].0 == taps[v as usize].0
+                        && taps[*end as usize].1 == taps[v as usize].1 =>
+                {
+                    *end = v
                 }
+                _ => out.push((v, v)),
             }
-            out
-        };
-        let row_runs = runs(yt, ys, yl);
-        let col_runs = runs(xt, xs, xl);
-        for &(ya, yz) in &row_runs {
-            let (y0, y1, _, _) = yt[ya as usize];
-            for &(xa, xz) in &col_runs {
-                let (x0, x1, _, _) = xt[xa as usize];
-                let corners = [at(y0, x0), at(y0, x1), at(y1, x0), at(y1, x1)];
-                if corners.iter().all(|&v| v > 1e-30) {
-                    for y in ya..=yz {
-                        mask.set_span(y, xa, xz);
-                    }
-                } else if corners.iter().any(|&v| v > 0.0) {
-                    for y in ya..=yz {
-                        let (_, _, wy0, wy1) = yt[y as usize];
-                        for x in xa..=xz {
-                            let (_, _, wx0, wx1) = xt[x as usize];
+        }
+        out
+    };
+    let row_runs = runs(yt, ys, yl);
+    let col_runs = runs(xt, xs, xl);
+    for &(ya, yz) in &row_runs {
+        let (y0, y1, _, _) = yt[ya as usize];
+        for &(xa, xz) in &col_runs {
+            let (x0, x1, _, _) = xt[xa as usize];
+            let corners = [at(y0, x0), at(y0, x1), at(y1, x0), at(y1, x1)];
+            if corners.iter().all(|&v| v > 1e-30) {
+                for y in ya..=yz {
+                    mask.set_span(y, xa, xz);
+                }
+            } else if corners.iter().any(|&v| v > 0.0) {
+                for y in ya..=yz {
+                    let (_, _, wy0, wy1) = yt[y as usize];
+                    // 64 columns at a time into one word: no per-pixel bookkeeping.
+                    let mut x = xa;
+                    while x <= xz {
+                        let n = (xz - x + 1).min(64);
+                        let mut bits = 0u64;
+                        for (i, &(_, _, wx0, wx1)) in
+                            xt[x as usize..(x + n) as usize].iter().enumerate()
+                        {
                             let v = wy0 * (wx0 * corners[0] + wx1 * corners[1])
                                 + wy1 * (wx0 * corners[2] + wx1 * corners[3]);
-                            if v > 0.0 {
-                                mask.set(x, y);
-                            }
+                            bits |= ((v > 0.0) as u64) << i;
                         }
+                        mask.set_bits(y, x, bits);
+                        x += n;
                     }
                 }
             }
         }
-        (mask.area() > 0).then_some(mask)
     }
+    (mask.area() > 0).then_some(mask)
 }
 
 /// torchvision `nms` over class-offset boxes (float32, IoU > threshold suppresses), keeping

@@ -231,9 +231,13 @@ impl Engine {
                 debug_render::stamp_test_model_notice(&mut sem);
                 debug_render::stamp_test_model_notice(&mut inst);
             }
+            let (sem, inst) = rayon::join(
+                || debug_render::encode_jpeg(&sem),
+                || debug_render::encode_jpeg(&inst),
+            );
             Some(DebugJpegs {
-                semantic_segmentation: debug_render::encode_jpeg(&sem)?,
-                instance_detection: debug_render::encode_jpeg(&inst)?,
+                semantic_segmentation: sem?,
+                instance_detection: inst?,
             })
         } else {
             None

@@ -102,6 +102,70 @@ impl BoxMask {
         })
     }
 
+    /// The set pixels of image row `y` as runs `(start, end)` of columns, `end` exclusive,
+    /// appended to `out`: consumers sum or paint whole runs instead of single pixels.
+    pub fn runs_into(&self, y: u32, out: &mut Vec<(u32, u32)>) {
+        if y < self.y0 || y > self.y1 {
+            return;
+        }
+        let row = &self.bits[(y - self.y0) as usize * self.words_per_row..][..self.words_per_row];
+        let mut open: Option<u32> = None;
+        for (i, &word) in row.iter().enumerate() {
+            let base = self.x0 + (i * 64) as u32;
+            let mut pos = 0u32;
+            while pos < 64 {
+                let rest = word >> pos;
+                match open {
+                    Some(start) => {
+                        // Bits shifted in from above are zero, so this stays below 64 - pos
+                        // unless the run reaches the end of the word and goes on.
+                        let ones = rest.trailing_ones();
+                        if ones >= 64 - pos {
+                            break;
+                        }
+                        out.push((start, base + pos + ones));
+                        open = None;
+                        pos += ones;
+                    }
+                    None => {
+                        if rest == 0 {
+                            break;
+                        }
+                        let zeros = rest.trailing_zeros();
+                        open = Some(base + pos + zeros);
+                        pos += zeros;
+                    }
+                }
+            }
+        }
+        if let Some(start) = open {
+            out.push((start, self.x1 + 1));
+        }
+    }
+
+    /// Sets the pixels of row `y` whose bits are set in `bits`, bit i being column `x + i`;
+    /// `x + 63` may pass the box's end only where those bits are clear.
+    pub fn set_bits(&mut self, y: u32, x: u32, bits: u64) {
+        if bits == 0 {
+            return;
+        }
+        let row = (y - self.y0) as usize * self.words_per_row;
+        let dx = (x - self.x0) as usize;
+        let (w, shift) = (dx / 64, dx % 64);
+        let lo = bits << shift;
+        let word = &mut self.bits[row + w];
+        self.area += (lo & !*word).count_ones() as u64;
+        *word |= lo;
+        if shift > 0 {
+            let hi = bits >> (64 - shift);
+            if hi != 0 {
+                let word = &mut self.bits[row + w + 1];
+                self.area += (hi & !*word).count_ones() as u64;
+                *word |= hi;
+            }
+        }
+    }
+
     /// 64 pixels of row `y` starting at image column `x` (bit 0 = column x); zero outside.
     fn word_at(&self, y: u32, x: u32) -> u64 {
         if y < self.y0 || y > self.y1 || x > self.x1 {
@@ -190,6 +254,12 @@ mod tests {
         assert_eq!(b.intersection(&a), expected as u64);
         assert_eq!(a.row(12).collect::<Vec<_>>(), (10..=19).collect::<Vec<_>>());
         assert_eq!(a.row(30).count(), 0);
+        let mut runs = Vec::new();
+        b.runs_into(12, &mut runs);
+        assert_eq!(runs.len(), 8, "alternate pixels: one run each");
+        runs.clear();
+        a.runs_into(12, &mut runs);
+        assert_eq!(runs, vec![(10, 20)]);
     }
 
     proptest::proptest! {
@@ -220,7 +290,25 @@ mod tests {
             proptest::prop_assert_eq!(&spans, &pixels);
             let row: Vec<u32> = a.row(a.y0).collect();
             let naive: Vec<u32> = (a.x0..=a.x1).filter(|&x| a.get(x, a.y0)).collect();
-            proptest::prop_assert_eq!(row, naive);
+            proptest::prop_assert_eq!(&row, &naive);
+            let mut runs = Vec::new();
+            a.runs_into(a.y0, &mut runs);
+            let expanded: Vec<u32> = runs.iter().flat_map(|&(s, e)| s..e).collect();
+            proptest::prop_assert_eq!(&expanded, &naive);
+            // Runs are maximal: none touches the next.
+            proptest::prop_assert!(runs.windows(2).all(|w| w[0].1 < w[1].0));
+            // set_bits equals setting pixel by pixel, wherever the 64 columns start.
+            let mut words = BoxMask::new(ax, ay, ax + aw - 1, ay + ah - 1);
+            let mut pixels = words.clone();
+            let start = ax + (seed as u32 % aw);
+            let room = (ax + aw - start).min(64);
+            let bits = (s | 1) & if room == 64 { u64::MAX } else { (1u64 << room) - 1 };
+            words.set_bits(ay, start, bits);
+            words.set_bits(ay, start, bits);
+            for i in 0..room {
+                if bits >> i & 1 == 1 { pixels.set(start + i, ay); }
+            }
+            proptest::prop_assert_eq!(&words, &pixels);
         }
     }
 }

@@ -4,6 +4,7 @@
 //! upsampling).
 
 use image::RgbImage;
+use rayon::prelude::*;
 
 /// PIL's 8-bit fixed-point precision (Pillow `Resample.c`: 32 - 8 - 2).
 const PIL_PRECISION_BITS: u32 = 22;
@@ -73,20 +74,21 @@ pub fn pil_bilinear(src: &RgbImage, out_w: u32, out_h: u32) -> RgbImage {
         let taps = pil_taps(in_w, out_w);
         let mut tmp = vec![0u8; out_w * in_h * 3];
         let raw = src.as_raw();
-        for y in 0..in_h {
-            let row = &raw[y * in_w * 3..(y + 1) * in_w * 3];
-            let out = &mut tmp[y * out_w * 3..(y + 1) * out_w * 3];
-            for x in 0..out_w {
-                let (s, w) = (taps.start[x], &taps.weights[x]);
-                for c in 0..3 {
-                    let mut acc: i64 = 1 << (PIL_PRECISION_BITS - 1);
-                    for (k, &wk) in w.iter().enumerate() {
-                        acc += row[(s + k) * 3 + c] as i64 * wk as i64;
+        // Rows are independent: resized in parallel.
+        tmp.par_chunks_mut(out_w * 3)
+            .zip(raw.par_chunks(in_w * 3))
+            .for_each(|(out, row)| {
+                for x in 0..out_w {
+                    let (s, w) = (taps.start[x], &taps.weights[x]);
+                    for c in 0..3 {
+                        let mut acc: i64 = 1 << (PIL_PRECISION_BITS - 1);
+                        for (k, &wk) in w.iter().enumerate() {
+                            acc += row[(s + k) * 3 + c] as i64 * wk as i64;
+                        }
+                        out[x * 3 + c] = clip8(acc);
                     }
-                    out[x * 3 + c] = clip8(acc);
                 }
-            }
-        }
+            });
         tmp
     } else {
         src.as_raw().clone()
@@ -97,9 +99,8 @@ pub fn pil_bilinear(src: &RgbImage, out_w: u32, out_h: u32) -> RgbImage {
     let taps = pil_taps(in_h, out_h);
     let stride = out_w * 3;
     let mut out = vec![0u8; out_w * out_h * 3];
-    for y in 0..out_h {
+    out.par_chunks_mut(stride).enumerate().for_each(|(y, dst)| {
         let (s, w) = (taps.start[y], &taps.weights[y]);
-        let dst = &mut out[y * stride..(y + 1) * stride];
         for (i, d) in dst.iter_mut().enumerate() {
             let mut acc: i64 = 1 << (PIL_PRECISION_BITS - 1);
             for (k, &wk) in w.iter().enumerate() {
@@ -107,7 +108,7 @@ pub fn pil_bilinear(src: &RgbImage, out_w: u32, out_h: u32) -> RgbImage {
             }
             *d = clip8(acc);
         }
-    }
+    });
     RgbImage::from_raw(out_w as u32, out_h as u32, out).expect("size")
 }
 

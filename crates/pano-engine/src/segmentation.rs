@@ -58,9 +58,17 @@ pub fn segmentation_input(rgb: &RgbImage, spec: &SegmentationSpec) -> (Array4<f3
         ChannelOrder::Rgb => [0, 1, 2],
         ChannelOrder::Bgr => [2, 1, 0],
     };
-    for (x, y, p) in resized.enumerate_pixels() {
-        for (c, &src) in order.iter().enumerate() {
-            input[[0, c, y as usize, x as usize]] = lo + p.0[src] as f32 * scale;
+    // Whole rows of each plane at a time: no per-element index arithmetic or checks.
+    let (w, stride) = (nw as usize, pw as usize);
+    let raw = resized.as_raw();
+    for (c, &src) in order.iter().enumerate() {
+        let mut plane = input.slice_mut(ndarray::s![0, c, .., ..]);
+        let plane = plane.as_slice_mut().expect("a fresh array is contiguous");
+        for (y, dst) in plane.chunks_exact_mut(stride).take(nh as usize).enumerate() {
+            let row = &raw[y * w * 3..(y + 1) * w * 3];
+            for (d, px) in dst[..w].iter_mut().zip(row.chunks_exact(3)) {
+                *d = lo + px[src] as f32 * scale;
+            }
         }
     }
     (input, nh, nw)
@@ -162,33 +170,58 @@ impl<'a> ProbabilityField<'a> {
         self.logits.classes
     }
 
-    /// One source row interpolated horizontally to the output width, for columns `x0..x1`.
-    fn horizontal_row(&self, src_row: usize, x0: usize, x1: usize, out: &mut Vec<ClassValues>) {
-        out.clear();
-        out.resize(x1 - x0, [0.0; CLASSES]);
+    /// One source row interpolated horizontally over columns `x0..x1`, pixel-major. The
+    /// source columns it reads are first gathered pixel-major (`scratch`), so that both the
+    /// interpolation and everything after it run over a pixel's 33 contiguous classes.
+    #[inline(always)]
+    fn horizontal_row(
+        &self,
+        src_row: usize,
+        x0: usize,
+        x1: usize,
+        out: &mut Vec<ClassValues>,
+        scratch: &mut Vec<ClassValues>,
+    ) {
+        let taps = &self.xtaps[x0..x1];
+        let (s0, s1) = (taps[0].0, taps[taps.len() - 1].1);
+        scratch.clear();
+        scratch.resize(s1 - s0 + 1, [0.0; CLASSES]);
         let plane = self.logits.stride_h * self.logits.stride_w;
         for c in 0..CLASSES {
-            let row = &self.data[c * plane + src_row * self.logits.stride_w..][..self.logits.w];
-            for (o, &(i0, i1, w0, w1)) in out.iter_mut().zip(&self.xtaps[x0..x1]) {
-                o[c] = w0 * row[i0] + w1 * row[i1];
+            let row = &self.data[c * plane + src_row * self.logits.stride_w + s0..][..s1 - s0 + 1];
+            for (dst, &v) in scratch.iter_mut().zip(row) {
+                dst[c] = v;
+            }
+        }
+        out.clear();
+        out.resize(x1 - x0, [0.0; CLASSES]);
+        for (o, &(i0, i1, w0, w1)) in out.iter_mut().zip(taps) {
+            let (a, b) = (&scratch[i0 - s0], &scratch[i1 - s0]);
+            for c in 0..CLASSES {
+                o[c] = w0 * a[c] + w1 * b[c];
             }
         }
     }
 
-    /// For rows `y0..y1` and columns `x0..x1`, calls `visit(x, y, logits)` for every pixel
-    /// where `needed(x, y)`; `logits` holds the interpolated logits of all classes.
-    pub fn for_each_logits(
+    /// Rows `y0..y1` of the interpolated logits. `columns(y)` picks the columns wanted in
+    /// row `y` (inside `x0..x1`; `None` skips the row); `visit(y, a, logits)` then receives
+    /// them, `logits[x - a]` holding column `x`'s classes.
+    #[inline(always)]
+    pub fn for_each_row(
         &self,
         y0: usize,
         y1: usize,
         x0: usize,
         x1: usize,
-        mut needed: impl FnMut(usize, usize) -> bool,
-        mut visit: impl FnMut(usize, usize, &ClassValues),
+        mut columns: impl FnMut(usize) -> Option<(usize, usize)>,
+        mut visit: impl FnMut(usize, usize, &[ClassValues]),
     ) {
+        // Horizontally interpolated source rows, at most two live at a time (plus a spare).
         let mut rows: Vec<(usize, Vec<ClassValues>)> = Vec::new();
-        let mut pixel = [0.0f32; CLASSES];
+        let (mut pixels, mut scratch) = (Vec::new(), Vec::new());
         for y in y0..y1 {
+            let Some((a, b)) = columns(y) else { continue };
+            debug_assert!(x0 <= a && a < b && b <= x1);
             let (r0, r1, wy0, wy1) = self.ytaps[y];
             for r in [r0, r1] {
                 if !rows.iter().any(|(k, _)| *k == r) {
@@ -197,27 +230,26 @@ impl<'a> ProbabilityField<'a> {
                         .position(|(k, _)| *k < r0)
                         .map(|i| rows.swap_remove(i).1)
                         .unwrap_or_default();
-                    self.horizontal_row(r, x0, x1, &mut buf);
+                    self.horizontal_row(r, x0, x1, &mut buf, &mut scratch);
                     rows.push((r, buf));
                 }
             }
             let h0 = &rows.iter().find(|(k, _)| *k == r0).expect("cached").1;
             let h1 = &rows.iter().find(|(k, _)| *k == r1).expect("cached").1;
-            for x in x0..x1 {
-                if !needed(x, y) {
-                    continue;
-                }
-                let (a, b) = (&h0[x - x0], &h1[x - x0]);
-                for c in 0..CLASSES {
-                    pixel[c] = wy0 * a[c] + wy1 * b[c];
-                }
-                visit(x, y, &pixel);
-            }
+            pixels.clear();
+            pixels.extend(
+                h0[a - x0..b - x0]
+                    .iter()
+                    .zip(&h1[a - x0..b - x0])
+                    .map(|(u, v)| std::array::from_fn(|c| wy0 * u[c] + wy1 * v[c])),
+            );
+            visit(y, a, &pixels);
         }
     }
 }
 
 /// Softmax over one pixel's class logits.
+#[inline(always)]
 pub fn softmax(logits: &ClassValues, out: &mut ClassValues) {
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     for c in 0..CLASSES {
