@@ -34,7 +34,11 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // The repository root; PANO_BENCH_ROOT overrides it where the binary runs from a copy
+    // of the tree elsewhere (a GPU machine).
+    let root = std::env::var_os("PANO_BENCH_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."));
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| a != "--bench")
@@ -48,14 +52,24 @@ fn main() {
     let image_path = args
         .iter()
         .enumerate()
-        .find(|(i, a)| !a.starts_with("--") && (*i == 0 || args[i - 1] != "--runs"))
+        .find(|(i, a)| {
+            !a.starts_with("--")
+                && (*i == 0 || !["--runs", "--provider"].contains(&args[i - 1].as_str()))
+        })
         .map(|(_, a)| PathBuf::from(a))
         .unwrap_or_else(|| root.join("tests/data/pan-01432.jpg"));
     let models = root.join("models/test");
 
     let t = Instant::now();
+    let provider = args
+        .iter()
+        .position(|a| a == "--provider")
+        .and_then(|i| args.get(i + 1))
+        .map(|p| p.parse().expect("a provider name"))
+        .unwrap_or_default();
     let engine = Engine::load(&EngineOptions {
         models_dir: models.clone(),
+        provider,
         ..Default::default()
     })
     .expect("engine loads");
