@@ -4,6 +4,7 @@
 mod error;
 mod job_status;
 mod output;
+pub mod runpod;
 pub mod storage;
 
 pub use error::CloudError;
