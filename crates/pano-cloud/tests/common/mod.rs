@@ -136,3 +136,48 @@ pub fn credentials(secret: &str) -> S3Credentials {
 pub fn sample_jpeg() -> Vec<u8> {
     std::fs::read(repo_root().join("tests/data/pan-01432.jpg")).unwrap()
 }
+
+pub const RUNPOD_KEY: &str = "rp-sdk-test-key";
+pub const RUNPOD_ENDPOINT: &str = "pano-test-endpoint";
+
+/// RunPod's Python SDK serving its local API under `/v2/<endpoint>` (see
+/// `tests/peers/runpod_endpoint.py`).
+pub struct RunpodPeer {
+    pub peer: Peer,
+}
+
+impl RunpodPeer {
+    pub fn start() -> Self {
+        let python = peers_dir().join("runpod/bin/python");
+        assert!(
+            python.exists(),
+            "{} is missing: run scripts/setup.sh (it installs the test peers)",
+            python.display()
+        );
+        let port = free_port();
+        let script =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/peers/runpod_endpoint.py");
+        let mut child = Command::new(python)
+            .arg(script)
+            .env("PORT", port.to_string())
+            .env("ENDPOINT_ID", RUNPOD_ENDPOINT)
+            .env("API_KEY", RUNPOD_KEY)
+            .env(
+                "REFERENCE_CSV",
+                repo_root().join("tests/reference/pan-01432.csv"),
+            )
+            .current_dir(std::env::temp_dir())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the RunPod SDK server starts");
+        wait_for_port(port, &mut child, "the RunPod SDK server");
+        Self {
+            peer: Peer { child, port },
+        }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}/v2", self.peer.port)
+    }
+}
