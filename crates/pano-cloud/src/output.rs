@@ -118,12 +118,26 @@ fn decode_base64_jpeg(
             name,
             reason: format!("not base64 ({e})"),
         })?;
+    check_jpeg(&bytes).map_err(|reason| CloudError::BadDebugImage { name, reason })?;
+    Ok(bytes)
+}
+
+/// A debug image must be a whole JPEG that decodes, within bounds on its size (a decoder
+/// bomb from a compromised worker must not take the desktop down).
+pub fn check_jpeg(bytes: &[u8]) -> Result<(), String> {
     // A JPEG starts with SOI and ends with EOI; anything else is not the image we asked for.
     if bytes.len() < 4 || bytes[..2] != [0xFF, 0xD8] || bytes[bytes.len() - 2..] != [0xFF, 0xD9] {
-        return Err(CloudError::BadDebugImage {
-            name,
-            reason: "not a complete JPEG".into(),
-        });
+        return Err("not a complete JPEG".into());
     }
-    Ok(bytes)
+    let mut reader =
+        image::ImageReader::with_format(std::io::Cursor::new(bytes), image::ImageFormat::Jpeg);
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(20_000);
+    limits.max_image_height = Some(20_000);
+    limits.max_alloc = Some(512 * 1024 * 1024);
+    reader.limits(limits);
+    reader
+        .decode()
+        .map(|_| ())
+        .map_err(|e| format!("does not decode as a JPEG ({e})"))
 }

@@ -16,8 +16,14 @@ fn good_output() -> Value {
     serde_json::to_value(WorkerOutput::from_assessment(&a, None)).unwrap()
 }
 
+/// A real (tiny) JPEG: debug images must decode.
 fn jpeg_b64() -> String {
-    base64::engine::general_purpose::STANDARD.encode([0xFF, 0xD8, 1, 2, 3, 0xFF, 0xD9])
+    let img = image::RgbImage::from_fn(16, 8, |x, y| image::Rgb([x as u8 * 16, y as u8 * 32, 90]));
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new(&mut jpeg)
+        .encode_image(&img)
+        .unwrap();
+    base64::engine::general_purpose::STANDARD.encode(jpeg)
 }
 
 #[test]
@@ -75,7 +81,10 @@ fn both_debug_image_variants_are_accepted() {
     out["debug_images"] =
         json!({"semantic-segmentation.jpg": jpeg_b64(), "instance-detection.jpg": jpeg_b64()});
     let v = validate_output(&out, "x", &OutputLimits::default()).unwrap();
-    assert!(matches!(v.instance_detection, Some(DebugImageSource::Jpeg(ref b)) if b.len() == 7));
+    let expected = base64::engine::general_purpose::STANDARD
+        .decode(jpeg_b64())
+        .unwrap();
+    assert_eq!(v.instance_detection, Some(DebugImageSource::Jpeg(expected)));
 
     let mut out = good_output();
     out["debug_image_urls"] = json!({
@@ -133,6 +142,16 @@ fn every_kind_of_bad_output_is_refused_with_its_reason() {
             .to_string(),
         "the worker's debug image 'semantic-segmentation.jpg' is unusable: not a complete JPEG"
     );
+
+    // Markers right, content garbage: it must decode, not only look like a JPEG.
+    let mut garbage = good_output();
+    let fake = base64::engine::general_purpose::STANDARD.encode([0xFF, 0xD8, 1, 2, 3, 0xFF, 0xD9]);
+    garbage["debug_images"] =
+        json!({"semantic-segmentation.jpg": jpeg_b64(), "instance-detection.jpg": fake});
+    assert!(validate_output(&garbage, "x", &limits)
+        .unwrap_err()
+        .to_string()
+        .contains("'instance-detection.jpg' is unusable: does not decode as a JPEG"));
 
     let mut http = good_output();
     http["debug_image_urls"] = json!({"semantic-segmentation.jpg": "http://plain/a.jpg", "instance-detection.jpg": "https://x/y.jpg"});

@@ -447,12 +447,7 @@ impl RunpodClient {
                 let bytes = self
                     .fetch_limited(url, self.settings.output_limits.max_debug_image_bytes)
                     .await?;
-                if bytes.len() < 4
-                    || bytes[..2] != [0xFF, 0xD8]
-                    || bytes[bytes.len() - 2..] != [0xFF, 0xD9]
-                {
-                    return Err(RunpodError::DebugImage("not a complete JPEG".into()));
-                }
+                crate::output::check_jpeg(&bytes).map_err(RunpodError::DebugImage)?;
                 *slot = Some(DebugImageSource::Jpeg(bytes));
             }
         }
