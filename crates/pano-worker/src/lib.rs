@@ -1,6 +1,8 @@
-//! The RunPod worker's job handler: image bytes in, the endpoint's output JSON out
-//! (docs/cloud-contracts.md). The worker protocol loop (take job, heartbeat, post output)
-//! and the `--serve-api` local endpoint build on this.
+//! Our RunPod worker: the job handler (image bytes in, the endpoint's output JSON out,
+//! docs/cloud-contracts.md), the download of `image_url`, and RunPod's worker protocol.
+
+pub mod download;
+pub mod protocol;
 
 use base64::Engine as _;
 use pano_core::{DebugImages, WorkerOutput};
@@ -15,6 +17,14 @@ pub enum JobError {
     Image(#[from] pano_imaging::ImportError),
     #[error("the analysis failed: {0}")]
     Analysis(#[from] pano_engine::EngineError),
+    #[error("the job's image_url is unusable: {0}")]
+    BadUrl(String),
+    #[error("the image could not be downloaded: {0}")]
+    Download(String),
+    #[error("the image is larger than {limit_mb} MB")]
+    TooLarge { limit_mb: usize },
+    #[error("the analysis was stopped")]
+    Cancelled,
 }
 
 impl JobError {
