@@ -3,6 +3,7 @@
 
 pub mod download;
 pub mod protocol;
+pub mod serve_api;
 
 use base64::Engine as _;
 use pano_core::{DebugImages, WorkerOutput};

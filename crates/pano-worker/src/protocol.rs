@@ -84,6 +84,24 @@ impl ProtocolConfig {
     }
 }
 
+/// One job's work: parse `{image_url, debug}`, download, analyse (on a blocking thread),
+/// and the contract's output JSON. Shared by the RunPod loop and `--serve-api`.
+pub async fn process_input(
+    engine: &Arc<Engine>,
+    http: &reqwest::Client,
+    policy: &DownloadPolicy,
+    input: &Value,
+) -> Result<Value, JobError> {
+    let input: pano_core::WorkerInput = serde_json::from_value(input.clone())
+        .map_err(|e| JobError::BadUrl(format!("the job input is not {{image_url, debug}}: {e}")))?;
+    let (bytes, name) = download(http, &input.image_url, policy).await?;
+    let engine = engine.clone();
+    let output = tokio::task::spawn_blocking(move || run_job(&engine, &bytes, &name, input.debug))
+        .await
+        .map_err(|_| JobError::Cancelled)??;
+    Ok(serde_json::to_value(output).expect("outputs serialise"))
+}
+
 /// A job as RunPod hands it over.
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct Job {
@@ -216,17 +234,7 @@ impl Worker {
     }
 
     async fn process(&self, job: &Job) -> Result<Value, JobError> {
-        let input: pano_core::WorkerInput =
-            serde_json::from_value(job.input.clone()).map_err(|e| {
-                JobError::BadUrl(format!("the job input is not {{image_url, debug}}: {e}"))
-            })?;
-        let (bytes, name) = download(&self.http, &input.image_url, &self.policy).await?;
-        let engine = self.engine.clone();
-        let output =
-            tokio::task::spawn_blocking(move || run_job(&engine, &bytes, &name, input.debug))
-                .await
-                .map_err(|_| JobError::Cancelled)??;
-        Ok(serde_json::to_value(output).expect("outputs serialise"))
+        process_input(&self.engine, &self.http, &self.policy, &job.input).await
     }
 
     /// Resolves when RunPod asks to stop this job (long-polling the job-stop URL).
