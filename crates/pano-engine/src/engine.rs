@@ -300,7 +300,16 @@ fn provider_candidates(
     let gpu = |p: C| -> Option<ExecutionProviderDispatch> {
         match p {
             #[cfg(feature = "cuda")]
-            C::Cuda => Some(ort::ep::CUDA::default().build().error_on_failure()),
+            // Full FP32 (no TF32) and cuDNN's heuristic (not benchmarked, run-dependent)
+            // algorithm choice: results as close to the CPU's as the GPU allows, and the
+            // same on every worker.
+            C::Cuda => Some(
+                ort::ep::CUDA::default()
+                    .with_tf32(false)
+                    .with_conv_algorithm_search(ort::ep::cuda::ConvAlgorithmSearch::Heuristic)
+                    .build()
+                    .error_on_failure(),
+            ),
             #[cfg(feature = "directml")]
             C::DirectMl => Some(ort::ep::DirectML::default().build().error_on_failure()),
             #[cfg(feature = "coreml")]
