@@ -51,7 +51,9 @@ fn main() {
     println!(
         "pano-worker throughput: test models, {} provider, {} cores; models loaded once in {:.2} s",
         engine.provider(),
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1),
         load.as_secs_f64()
     );
     run_job(&engine, &image, "warm-up", false).unwrap();
@@ -93,7 +95,11 @@ fn main() {
         println!(
             "  {} vs cpu on the sample: CSV {}, largest score difference {:.2e}",
             engine.provider(),
-            if a.csv_data == b.csv_data { "identical" } else { "differs" },
+            if a.csv_data == b.csv_data {
+                "identical"
+            } else {
+                "differs"
+            },
             worst
         );
     }
