@@ -323,7 +323,7 @@ async fn a_job_stuck_in_the_queue_is_cancelled() {
     assert!(matches!(err, RunpodError::StuckInQueue { .. }), "{err:?}");
     assert_eq!(server.calls("cancel"), 1);
     assert!(
-        waits.len() >= 3 && waits.windows(2).all(|w| w[0] < w[1]),
+        waits.len() >= 2 && waits.windows(2).all(|w| w[0] < w[1]),
         "{waits:?}"
     );
 }
