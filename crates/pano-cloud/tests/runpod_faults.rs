@@ -85,7 +85,8 @@ impl Server {
 
     fn client(&self, tune: impl FnOnce(&mut RunpodSettings)) -> RunpodClient {
         let mut settings = RunpodSettings::new(RunpodEndpoint::new(&self.base, "ep-test"));
-        settings.request_timeout = Duration::from_millis(500);
+        // Long enough for a loaded CI machine, short enough for the slow-answer case.
+        settings.request_timeout = Duration::from_millis(1500);
         settings.backoff_base = Duration::from_millis(20);
         settings.backoff_cap = Duration::from_millis(100);
         tune(&mut settings);
@@ -260,7 +261,7 @@ async fn server_errors_slow_answers_and_dropped_connections_are_retried() {
         "status",
         vec![
             Reply::Json(500, "{}".into()),
-            Reply::Slow(Duration::from_secs(2), status_json("IN_PROGRESS", "")),
+            Reply::Slow(Duration::from_secs(4), status_json("IN_PROGRESS", "")),
             Reply::Dropped,
             in_queue(),
         ],
