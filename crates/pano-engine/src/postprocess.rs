@@ -226,6 +226,11 @@ fn band_sums(
         spans[y - y0] = (lo < hi).then_some((lo, hi));
     }
 
+    // The band's candidates (indices into `active`) grouped by finding kind, once per band.
+    let mut by_kind: [Vec<usize>; 8] = Default::default();
+    for (j, &i) in active.iter().enumerate() {
+        by_kind[cands[i].0].push(j);
+    }
     let mut sums = vec![[0.0f64; CLASSES]; active.len()];
     let mut counts = vec![0u64; active.len()];
     let mut probs: Vec<ClassValues> = Vec::new();
@@ -244,12 +249,8 @@ fn band_sums(
                 softmax(l, p);
             }
             let row_runs = &runs[(y - y0) * active.len()..][..active.len()];
-            let active = &active;
-            for kind in 0..8 {
-                let members = || {
-                    (0..active.len())
-                        .filter(move |&j| cands[active[j]].0 == kind && !row_runs[j].is_empty())
-                };
+            for of_kind in &by_kind {
+                let members = || of_kind.iter().copied().filter(|&j| !row_runs[j].is_empty());
                 if members().next().is_none() {
                     continue;
                 }

@@ -320,13 +320,17 @@ impl S3Storage {
         upload: &TempUpload,
         expires_in: Duration,
     ) -> Result<String, StorageError> {
+        self.presign_get(&upload.key, expires_in).await
+    }
+
+    async fn presign_get(&self, key: &str, expires_in: Duration) -> Result<String, StorageError> {
         let config = PresigningConfig::expires_in(expires_in)
             .map_err(|e| StorageError::Invalid(format!("presigning: {e}")))?;
         let request = self
             .client
             .get_object()
             .bucket(self.bucket())
-            .key(&upload.key)
+            .key(key)
             .presigned(config)
             .await
             .map_err(|e| self.classify("presign", e))?;
@@ -515,13 +519,7 @@ impl PermanentStorage for S3Storage {
 
 impl S3Storage {
     async fn check_presigned_read(&self, key: &str) -> Result<(), StorageError> {
-        let upload = TempUpload {
-            key: key.to_string(),
-            sha256: String::new(),
-            size: 0,
-            extension: String::new(),
-        };
-        let url = self.presign_temp(&upload, Duration::from_secs(60)).await?;
+        let url = self.presign_get(key, Duration::from_secs(60)).await?;
         let response = reqwest::Client::new()
             .get(&url)
             .timeout(Duration::from_secs(15))
