@@ -36,6 +36,8 @@ pub struct ValidatedOutput {
     pub assessment: Assessment,
     pub semantic_segmentation: Option<DebugImageSource>,
     pub instance_detection: Option<DebugImageSource>,
+    /// The models the worker says it ran, when it says so (ours does).
+    pub model_version: Option<String>,
 }
 
 const NAMES: [&str; 2] = [
@@ -94,10 +96,19 @@ pub fn validate_output(
         }
     }
     let [semantic_segmentation, instance_detection] = images;
+    let model_version = match parsed.model_version {
+        Some(v) if v.is_empty() || v.len() > 100 || v.chars().any(char::is_control) => {
+            return Err(CloudError::WrongShape(
+                "model_version must be 1 to 100 printable characters".into(),
+            ))
+        }
+        other => other,
+    };
     Ok(ValidatedOutput {
         assessment,
         semantic_segmentation,
         instance_detection,
+        model_version,
     })
 }
 

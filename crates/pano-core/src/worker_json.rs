@@ -38,6 +38,10 @@ pub struct WorkerOutput {
     pub debug_images: Option<DebugImages>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub debug_image_urls: Option<DebugImages>,
+    /// The models that made the result (our worker sends it; the service records it so a
+    /// cloud result names its models like a local one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_version: Option<String>,
 }
 
 impl WorkerOutput {
@@ -48,7 +52,13 @@ impl WorkerOutput {
             num_findings: NUM_ENTRIES,
             debug_images,
             debug_image_urls: None,
+            model_version: None,
         }
+    }
+
+    pub fn with_model_version(mut self, version: &str) -> Self {
+        self.model_version = Some(version.to_string());
+        self
     }
 
     /// The findings as a validated assessment named `name` (a worker's CSV names a temporary

@@ -1,14 +1,31 @@
 //! The local SQLite database: every analysis is cached here, and it is the job queue that
-//! survives restarts. WAL journal, foreign keys on, versioned migrations.
+//! survives restarts. WAL journal, foreign keys on, versioned migrations. Artefact files
+//! (the input, the CSV, the debug images) live beside it in a folder addressed by hash
+//! ([`BlobDir`]).
 
+mod analyses;
+mod audit;
+mod blobs;
+mod jobs;
 mod migrations;
+mod patients;
+mod time;
 
 use std::path::Path;
 
 use rusqlite::Connection;
 use thiserror::Error;
 
-pub use migrations::SCHEMA_VERSION;
+pub use analyses::{
+    AnalysisRow, AnalysisStatus, ArtefactKind, BackendKind, CompletedAnalysis, HistoryFilter,
+    NewAnalysis,
+};
+pub use audit::{AuditAction, AuditEntry};
+pub use blobs::BlobDir;
+pub use jobs::{JobKind, JobRow, JobState};
+pub use migrations::{migrate_to, SCHEMA_VERSION};
+pub use patients::{NewPatient, Patient};
+pub use time::{in_future, now_rfc3339};
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -16,9 +33,35 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("the database was written by a newer version of Pano (schema {found}, this version knows up to {known})")]
     TooNew { found: i64, known: i64 },
+    #[error("no analysis with id {0}")]
+    NoSuchAnalysis(String),
+    #[error("no patient with id {0}")]
+    NoSuchPatient(String),
+    #[error("the database holds a value this version cannot read: {0}")]
+    Corrupt(String),
+    #[error("the data folder {path} could not be used: {source}")]
+    Blob {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
-/// An open database, migrated to the current schema.
+impl StoreError {
+    /// A stable code for the UI and logs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::Sqlite(_) => "store_sqlite",
+            StoreError::TooNew { .. } => "store_too_new",
+            StoreError::NoSuchAnalysis(_) => "no_such_analysis",
+            StoreError::NoSuchPatient(_) => "no_such_patient",
+            StoreError::Corrupt(_) => "store_corrupt",
+            StoreError::Blob { .. } => "store_data_folder",
+        }
+    }
+}
+
+/// An open database, migrated to the current schema. Each method is one statement or one
+/// transaction, so a crash leaves either the old or the new state.
 pub struct Store {
     conn: Connection,
 }
@@ -41,7 +84,7 @@ impl Store {
             .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
-    /// The connection, for the repositories built on this store.
+    /// The connection, for tests and tools that inspect the file.
     pub fn connection(&self) -> &Connection {
         &self.conn
     }

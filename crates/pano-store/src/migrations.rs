@@ -80,12 +80,40 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     "#,
+    // 2: what the service needs to resume work after a crash and to archive approvals.
+    r#"
+    ALTER TABLE analyses ADD COLUMN test_model INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE analyses ADD COLUMN approved_at TEXT;
+    ALTER TABLE analyses ADD COLUMN archived_location TEXT;
+    ALTER TABLE analyses ADD COLUMN error_code TEXT;
+    ALTER TABLE analyses ADD COLUMN error_message TEXT;
+    CREATE INDEX analyses_by_status ON analyses(status, created_at);
+
+    ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'analyze'
+        CHECK (kind IN ('analyze', 'archive', 'discard'));
+    ALTER TABLE jobs ADD COLUMN backend TEXT;          -- what was asked: local, cloud, auto
+    ALTER TABLE jobs ADD COLUMN temp_upload TEXT;      -- JSON: the image under temp/ for a worker
+    ALTER TABLE jobs ADD COLUMN created_at TEXT NOT NULL DEFAULT '';
+    ALTER TABLE jobs ADD COLUMN updated_at TEXT NOT NULL DEFAULT '';
+    -- At most one unfinished job of each kind per analysis: a restart or a second enqueue
+    -- can never start the same work twice.
+    CREATE UNIQUE INDEX jobs_one_active ON jobs(analysis_id, kind)
+        WHERE state NOT IN ('done', 'failed', 'cancelled');
+
+    CREATE INDEX patients_by_external_id ON patients(external_id);
+    "#,
 ];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    migrate_to(conn, SCHEMA_VERSION)
+}
+
+/// Applies the migrations up to `target` (the upgrade test builds old files with it).
+#[doc(hidden)]
+pub fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), StoreError> {
     let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if current > SCHEMA_VERSION {
         return Err(StoreError::TooNew {
@@ -93,7 +121,12 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             known: SCHEMA_VERSION,
         });
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(target as usize)
+        .skip(current as usize)
+    {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;

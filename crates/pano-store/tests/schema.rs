@@ -91,3 +91,33 @@ fn a_database_from_a_newer_version_is_refused_untouched() {
         other => panic!("{:?}", other.err()),
     }
 }
+
+#[test]
+fn a_version_1_file_with_data_upgrades_and_keeps_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pano.sqlite");
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        pano_store::migrate_to(&mut conn, 1).unwrap();
+        conn.execute(
+            "INSERT INTO analyses (id, image_sha256, original_file_name, width, height, backend, model_version, status, created_at, updated_at)
+             VALUES ('a1', 'ab', 'pan.jpg', 2356, 1292, 'cloud', 'm1', 'completed', '2026-11-01T10:00:00Z', '2026-11-01T10:00:00Z')",
+            [],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO jobs (id, analysis_id, state, runpod_job_id) VALUES ('j1', 'a1', 'submitted', 'rp-1')",
+            [],
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let a = store.analysis("a1").unwrap();
+    assert_eq!(a.original_file_name, "pan.jpg");
+    assert!(!a.test_model, "new columns get their defaults");
+    assert_eq!(a.archived_location, None);
+    let job = store.job("j1").unwrap().unwrap();
+    assert_eq!(job.kind, pano_store::JobKind::Analyze);
+    assert_eq!(job.runpod_job_id.as_deref(), Some("rp-1"));
+}

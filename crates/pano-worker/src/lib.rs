@@ -50,8 +50,8 @@ pub fn run_job(
         semantic_segmentation: b64.encode(&d.semantic_segmentation),
         instance_detection: b64.encode(&d.instance_detection),
     });
-    Ok(WorkerOutput::from_assessment(
-        &analysis.assessment,
-        debug_images,
-    ))
+    Ok(
+        WorkerOutput::from_assessment(&analysis.assessment, debug_images)
+            .with_model_version(&analysis.model_version),
+    )
 }

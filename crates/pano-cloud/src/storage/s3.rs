@@ -211,8 +211,20 @@ impl S3Storage {
         bytes: &[u8],
         extension: &str,
     ) -> Result<TempUpload, StorageError> {
+        self.upload_temp_named(&OpaqueId::random(), bytes, extension)
+            .await
+    }
+
+    /// Like [`S3Storage::upload_temp`] under a name the caller chose (a job's id): repeating
+    /// the upload after a crash replaces the same object instead of leaving a second one.
+    pub async fn upload_temp_named(
+        &self,
+        name: &OpaqueId,
+        bytes: &[u8],
+        extension: &str,
+    ) -> Result<TempUpload, StorageError> {
         let ext = super::input_extension(extension)?;
-        let key = format!("{}{}.{ext}", self.settings.temp_prefix, OpaqueId::random());
+        let key = format!("{}{name}.{ext}", self.settings.temp_prefix);
         let sha256 = hex::encode(Sha256::digest(bytes));
         if bytes.len() > self.settings.multipart_threshold {
             self.put_multipart(&key, bytes, ext, &sha256).await?;
