@@ -38,6 +38,7 @@ pub struct ValidatedOutput {
     pub instance_detection: Option<DebugImageSource>,
     /// The models the worker says it ran, when it says so (ours does).
     pub model_version: Option<String>,
+    pub test_model: bool,
 }
 
 const NAMES: [&str; 2] = [
@@ -109,6 +110,7 @@ pub fn validate_output(
         semantic_segmentation,
         instance_detection,
         model_version,
+        test_model: parsed.test_model,
     })
 }
 

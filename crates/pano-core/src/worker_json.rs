@@ -42,6 +42,9 @@ pub struct WorkerOutput {
     /// cloud result names its models like a local one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_version: Option<String>,
+    /// Results of random-weight test models: labelled "not for diagnosis" wherever shown.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub test_model: bool,
 }
 
 impl WorkerOutput {
@@ -53,11 +56,13 @@ impl WorkerOutput {
             debug_images,
             debug_image_urls: None,
             model_version: None,
+            test_model: false,
         }
     }
 
-    pub fn with_model_version(mut self, version: &str) -> Self {
+    pub fn with_model_version(mut self, version: &str, test_model: bool) -> Self {
         self.model_version = Some(version.to_string());
+        self.test_model = test_model;
         self
     }
 

@@ -41,3 +41,19 @@ pub enum ImportError {
         detail: String,
     },
 }
+
+impl ImportError {
+    /// A stable code for the UI and scripts.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ImportError::Read { .. } => "file_unreadable",
+            ImportError::Empty => "image_empty",
+            ImportError::FileTooLarge { .. } => "image_file_too_large",
+            ImportError::UnsupportedFormat => "image_unsupported_format",
+            ImportError::TooManyPixels { .. } => "image_too_many_pixels",
+            ImportError::TooSmall { .. } => "image_too_small",
+            ImportError::Corrupt { .. } => "image_corrupt",
+            ImportError::UnsupportedVariant { .. } => "image_unsupported_variant",
+        }
+    }
+}

@@ -76,9 +76,11 @@ pub struct AnalysisRow {
     pub error_message: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// The input's format as an extension: `jpg`, `png`, `tif`, `bmp` or `dcm`.
+    pub input_extension: String,
 }
 
-const ANALYSIS_COLUMNS: &str = "id, image_sha256, original_file_name, width, height, backend, endpoint, model_version, execution_provider, queue_ms, run_ms, status, patient_id, approved_by, approved_at, archived_location, test_model, error_code, error_message, created_at, updated_at";
+const ANALYSIS_COLUMNS: &str = "id, image_sha256, original_file_name, width, height, backend, endpoint, model_version, execution_provider, queue_ms, run_ms, status, patient_id, approved_by, approved_at, archived_location, test_model, error_code, error_message, created_at, updated_at, input_extension";
 
 fn analysis(row: &Row) -> rusqlite::Result<(AnalysisRow, String, String)> {
     let backend: String = row.get(5)?;
@@ -106,6 +108,7 @@ fn analysis(row: &Row) -> rusqlite::Result<(AnalysisRow, String, String)> {
             error_message: row.get(18)?,
             created_at: row.get(19)?,
             updated_at: row.get(20)?,
+            input_extension: row.get(21)?,
         },
         backend,
         status,
@@ -127,6 +130,7 @@ pub struct NewAnalysis {
     pub image_sha256: String,
     pub input_bytes: u64,
     pub original_file_name: String,
+    pub input_extension: String,
     pub width: u32,
     pub height: u32,
     /// The backend expected to run it (`auto` may end up on the other one).
@@ -172,9 +176,9 @@ impl Store {
         let tx = self.conn.transaction()?;
         let now = now_rfc3339();
         tx.execute(
-            "INSERT INTO analyses (id, image_sha256, original_file_name, width, height, backend, model_version, status, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', ?8, ?8)",
-            params![new.id, new.image_sha256, new.original_file_name, new.width, new.height, new.backend.as_str(), new.model_version, now],
+            "INSERT INTO analyses (id, image_sha256, original_file_name, width, height, backend, model_version, status, created_at, updated_at, input_extension)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', ?8, ?8, ?9)",
+            params![new.id, new.image_sha256, new.original_file_name, new.width, new.height, new.backend.as_str(), new.model_version, now, new.input_extension],
         )?;
         tx.execute(
             "INSERT INTO artefacts (analysis_id, kind, sha256, bytes) VALUES (?1, 'input', ?2, ?3)",

@@ -87,6 +87,7 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE analyses ADD COLUMN archived_location TEXT;
     ALTER TABLE analyses ADD COLUMN error_code TEXT;
     ALTER TABLE analyses ADD COLUMN error_message TEXT;
+    ALTER TABLE analyses ADD COLUMN input_extension TEXT NOT NULL DEFAULT 'jpg';  -- jpg, png, tif, bmp, dcm
     CREATE INDEX analyses_by_status ON analyses(status, created_at);
 
     ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'analyze'

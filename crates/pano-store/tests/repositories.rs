@@ -11,6 +11,7 @@ fn new_analysis(id: &str, sha: &str) -> NewAnalysis {
         image_sha256: sha.into(),
         input_bytes: 10,
         original_file_name: format!("{id}.jpg"),
+        input_extension: "jpg".into(),
         width: 2000,
         height: 1000,
         backend: BackendKind::Local,

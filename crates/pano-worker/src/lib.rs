@@ -52,6 +52,6 @@ pub fn run_job(
     });
     Ok(
         WorkerOutput::from_assessment(&analysis.assessment, debug_images)
-            .with_model_version(&analysis.model_version),
+            .with_model_version(&analysis.model_version, analysis.test_model),
     )
 }

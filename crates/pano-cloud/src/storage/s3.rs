@@ -22,6 +22,7 @@ use super::{ApprovedAnalysis, OpaqueId, PermanentStorage, StorageError, StoredLo
 
 /// Where the bucket is and how it is laid out. No secrets: those are [`S3Credentials`].
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct S3Settings {
     /// `https://fra1.digitaloceanspaces.com`, `http://127.0.0.1:9000`; `None` = AWS.
     pub endpoint: Option<String>,

@@ -1,0 +1,30 @@
+//! The analysis service: the one place where radiographs become stored, reviewable,
+//! approvable analyses. The desktop app and the CLI are two faces of it.
+//!
+//! `enqueue` -> (cache by content hash + model version) -> the durable queue in SQLite ->
+//! `run` executes jobs on the chosen backend with bounded concurrency, waits out outages
+//! with backoff and falls back to this computer when allowed -> `approve` / `reject`
+//! (rules in [`approval`]) -> the archive job files approved sets in permanent storage.
+
+pub mod approval;
+mod archive_job;
+mod cloud_job;
+mod error;
+mod events;
+mod local_job;
+mod runner;
+mod service;
+mod settings;
+
+pub use error::ServiceError;
+pub use events::{JobView, ServiceEvent};
+pub use runner::RunMode;
+pub use service::{
+    AnalysisDetail, AnalysisService, ApprovalOutcome, Enqueued, ExportFormat, PatientChoice,
+};
+pub use settings::{
+    default_settings_path, ArchiveSettings, BackendChoice, RetrySettings, RunpodFileSettings,
+    Secrets, Settings,
+};
+
+pub use pano_store::{AnalysisRow, AnalysisStatus, ArtefactKind, HistoryFilter, JobRow, JobState, Patient};

@@ -1,0 +1,167 @@
+//! An analyze job: choose the backend, run it, record the result exactly once. Local runs
+//! happen here; the cloud round trip is in `cloud_job`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use pano_imaging::{import_bytes, ImportLimits};
+use pano_store::{AnalysisRow, AnalysisStatus, ArtefactKind, BackendKind, CompletedAnalysis, JobRow, JobState};
+
+use crate::cloud_job::{run_cloud, CloudOutcome};
+use crate::events::JobView;
+use crate::runner::Slots;
+use crate::service::{stem, Inner};
+use crate::settings::BackendChoice;
+use crate::ServiceError;
+
+/// What a backend produced, before it is stored.
+pub(crate) struct RunResult {
+    pub assessment: pano_core::Assessment,
+    pub debug: Option<(Vec<u8>, Vec<u8>)>,
+    pub backend: BackendKind,
+    pub endpoint: Option<String>,
+    pub model_version: String,
+    pub execution_provider: Option<String>,
+    pub queue_ms: Option<u64>,
+    pub run_ms: u64,
+    pub test_model: bool,
+}
+
+pub(crate) async fn run_analyze(inner: &Arc<Inner>, slots: &Slots, job: JobRow) {
+    let analysis = match inner.db(|s| s.analysis(&job.analysis_id)) {
+        Ok(a) => a,
+        Err(_) => return,
+    };
+    if !matches!(analysis.status, AnalysisStatus::Queued | AnalysisStatus::Running) {
+        // Cancelled or finished by someone else: the job has nothing left to do.
+        let _ = inner.db(|s| s.set_job_state(&job.id, JobState::Cancelled, None, None));
+        return;
+    }
+    let choice = job
+        .backend
+        .as_deref()
+        .and_then(|b| BackendChoice::parse(b).ok())
+        .unwrap_or(inner.settings.backend);
+    let use_cloud = match choice {
+        BackendChoice::Local => false,
+        BackendChoice::Cloud => true,
+        BackendChoice::Auto => inner.cloud.is_ok(),
+    };
+    if use_cloud {
+        let outcome = {
+            let _permit = slots.cloud.acquire().await;
+            run_cloud(inner, &job, &analysis).await
+        };
+        match outcome {
+            CloudOutcome::Done(result) => record(inner, &job, &analysis, result),
+            CloudOutcome::Waiting => {}
+            CloudOutcome::Failed(error) => {
+                let still_wanted = inner
+                    .db(|s| s.analysis(&analysis.id))
+                    .map(|a| matches!(a.status, AnalysisStatus::Queued | AnalysisStatus::Running))
+                    .unwrap_or(false);
+                let can_fall_back = choice == BackendChoice::Auto
+                    && inner.settings.local_fallback
+                    && inner.models_dir.is_some()
+                    && still_wanted;
+                if can_fall_back {
+                    inner.emit(
+                        &analysis.id,
+                        &analysis.original_file_name,
+                        JobView::FallingBackToLocal { reason: error.to_string() },
+                    );
+                    run_local_and_record(inner, slots, &job, &analysis).await;
+                } else {
+                    fail(inner, &job, &analysis, &error);
+                }
+            }
+        }
+    } else {
+        run_local_and_record(inner, slots, &job, &analysis).await;
+    }
+}
+
+async fn run_local_and_record(inner: &Arc<Inner>, slots: &Slots, job: &JobRow, analysis: &AnalysisRow) {
+    let _permit = slots.local.acquire().await;
+    let _ = inner.db(|s| {
+        s.start_job_attempt(&job.id, JobState::Running)?;
+        s.set_analysis_running(&analysis.id, BackendKind::Local)
+    });
+    inner.emit(&analysis.id, &analysis.original_file_name, JobView::Running { seconds: 0.0 });
+    let (inner2, analysis2) = (inner.clone(), analysis.clone());
+    let result = tokio::task::spawn_blocking(move || run_local(&inner2, &analysis2)).await;
+    match result {
+        Ok(Ok(result)) => record(inner, job, analysis, result),
+        Ok(Err(error)) => fail(inner, job, analysis, &error),
+        Err(_) => fail(
+            inner,
+            job,
+            analysis,
+            &ServiceError::NoResult("result: the analysis stopped unexpectedly"),
+        ),
+    }
+}
+
+/// Blocking: imports the stored input and runs the engine with both debug images.
+fn run_local(inner: &Inner, analysis: &AnalysisRow) -> Result<RunResult, ServiceError> {
+    let engine = inner.engine()?;
+    let bytes = inner.blobs.get(&analysis.image_sha256)?;
+    let start = Instant::now();
+    let image = import_bytes(&bytes, &ImportLimits::default()).map_err(|e| ServiceError::Import {
+        path: analysis.original_file_name.clone(),
+        source: e,
+    })?;
+    let result = engine.analyze(&image.rgb, &stem(&analysis.original_file_name), true)?;
+    Ok(RunResult {
+        debug: result.debug.map(|d| (d.semantic_segmentation, d.instance_detection)),
+        assessment: result.assessment,
+        backend: BackendKind::Local,
+        endpoint: None,
+        model_version: result.model_version,
+        execution_provider: Some(result.provider.name().to_string()),
+        queue_ms: None,
+        run_ms: start.elapsed().as_millis() as u64,
+        test_model: result.test_model,
+    })
+}
+
+/// Stores the files, then the rows in one transaction (findings, artefacts, status, job).
+fn record(inner: &Inner, job: &JobRow, analysis: &AnalysisRow, result: RunResult) {
+    let stored = (|| -> Result<bool, ServiceError> {
+        let csv = pano_core::write_csv(&result.assessment);
+        let mut artefacts = vec![(ArtefactKind::Csv, inner.blobs.put(csv.as_bytes())?, csv.len() as u64)];
+        if let Some((seg, det)) = &result.debug {
+            artefacts.push((ArtefactKind::SemanticSegmentation, inner.blobs.put(seg)?, seg.len() as u64));
+            artefacts.push((ArtefactKind::InstanceDetection, inner.blobs.put(det)?, det.len() as u64));
+        }
+        let done = CompletedAnalysis {
+            backend: result.backend,
+            endpoint: result.endpoint,
+            model_version: result.model_version,
+            execution_provider: result.execution_provider,
+            queue_ms: result.queue_ms,
+            run_ms: result.run_ms,
+            test_model: result.test_model,
+            assessment: result.assessment,
+            artefacts,
+        };
+        inner.db(|s| s.complete_analysis(&analysis.id, &job.id, &done))
+    })();
+    match stored {
+        Ok(true) => inner.emit(&analysis.id, &analysis.original_file_name, JobView::Completed),
+        Ok(false) => {
+            let _ = inner.db(|s| s.set_job_state(&job.id, JobState::Cancelled, None, None));
+        }
+        Err(error) => fail(inner, job, analysis, &error),
+    }
+}
+
+pub(crate) fn fail(inner: &Inner, job: &JobRow, analysis: &AnalysisRow, error: &ServiceError) {
+    let message = error.to_string();
+    let _ = inner.db(|s| s.fail_analysis(&analysis.id, &job.id, error.code(), &message));
+    inner.emit(
+        &analysis.id,
+        &analysis.original_file_name,
+        JobView::Failed { code: error.code().to_string(), message },
+    );
+}

@@ -1,0 +1,580 @@
+//! The service's front: what the app's commands and the CLI's subcommands call.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use pano_cloud::runpod::{RunpodClient, RunpodEndpoint, RunpodSettings};
+use pano_cloud::storage::{AnyStorage, FolderStorage, OpaqueId, S3Storage, TempUpload};
+use pano_engine::{Engine, EngineOptions, ModelManifest};
+use pano_imaging::{import_bytes, ImportLimits};
+use pano_store::{
+    AnalysisRow, AuditAction, AuditEntry, BackendKind, BlobDir, HistoryFilter,
+    JobKind, JobRow, NewAnalysis, NewPatient, Patient, Store, StoreError,
+};
+use serde::Serialize;
+use tokio::sync::{broadcast, Notify};
+
+use crate::approval::{approve_step, reject_step, retry_allowed, ApproveStep, RejectStep};
+use crate::events::{JobView, ServiceEvent};
+use crate::settings::{ArchiveSettings, BackendChoice, Secrets, Settings};
+use crate::ServiceError;
+
+/// The cloud half, present when RunPod and the temp bucket are both configured with keys.
+pub(crate) struct CloudParts {
+    pub runpod: RunpodClient,
+    pub temp: S3Storage,
+}
+
+pub(crate) struct Inner {
+    pub settings: Settings,
+    pub data_dir: PathBuf,
+    pub store: Mutex<Store>,
+    pub blobs: BlobDir,
+    pub cloud: Result<CloudParts, &'static str>,
+    pub archive: Option<AnyStorage>,
+    pub models_dir: Option<PathBuf>,
+    pub manifest: OnceLock<Option<ModelManifest>>,
+    pub engine: Mutex<Option<Arc<Engine>>>,
+    pub events: broadcast::Sender<ServiceEvent>,
+    pub wake: Notify,
+    pub operator: String,
+}
+
+/// Cheap to clone; every clone is the same service.
+#[derive(Clone)]
+pub struct AnalysisService {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// The result of [`AnalysisService::enqueue`].
+#[derive(Debug, Clone, Serialize)]
+pub struct Enqueued {
+    pub analysis: AnalysisRow,
+    /// True when an analysis of the same bytes with the same models already existed.
+    pub reused: bool,
+}
+
+/// Who the approved analysis belongs to.
+#[derive(Debug, Clone)]
+pub enum PatientChoice {
+    Existing(String),
+    New {
+        display_name: String,
+        external_id: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApprovalOutcome {
+    pub analysis: AnalysisRow,
+    pub patient: Patient,
+    /// Where the set was filed; None while the archive upload waits for storage.
+    pub archived_location: Option<String>,
+    /// Why the upload is still pending.
+    pub pending_reason: Option<String>,
+    /// The approval had already been recorded (a harmless repeat).
+    pub already_approved: bool,
+}
+
+/// An analysis with its findings, for review and export.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnalysisDetail {
+    pub analysis: AnalysisRow,
+    pub findings: Vec<pano_core::ToothFinding>,
+    pub csv: Option<String>,
+    pub notice: Option<String>,
+    pub jobs: Vec<JobRow>,
+    pub audit: Vec<AuditEntry>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+}
+
+pub(crate) const TEST_MODEL_NOTICE: &str =
+    "Results of random-weight test models: not for diagnosis.";
+
+impl AnalysisService {
+    /// Opens (or creates) the database and data folder and prepares the backends the
+    /// settings and keys allow. Nothing contacts the network here.
+    pub fn open(settings: Settings, secrets: Secrets) -> Result<Self, ServiceError> {
+        let data_dir = settings.data_dir()?;
+        std::fs::create_dir_all(&data_dir).map_err(|e| ServiceError::Read {
+            path: data_dir.display().to_string(),
+            source: e,
+        })?;
+        let db_path = settings.database_path()?;
+        if let Some(parent) = db_path.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        let store = Store::open(&db_path)?;
+        let blobs = BlobDir::open(data_dir.join("blobs"))?;
+        let cloud = cloud_parts(&settings, &secrets);
+        let archive = match &settings.archive {
+            ArchiveSettings::None => None,
+            ArchiveSettings::Folder { path } => Some(AnyStorage::Folder(FolderStorage::new(path))),
+            ArchiveSettings::S3 => {
+                let s3 = settings.s3.clone().ok_or_else(|| {
+                    ServiceError::Settings("archive = s3 needs an [s3] section".into())
+                })?;
+                let creds = secrets.s3.as_ref().ok_or_else(|| {
+                    ServiceError::Settings(
+                        "archive = s3 needs the S3 access key and secret".into(),
+                    )
+                })?;
+                Some(AnyStorage::S3(S3Storage::new(s3, creds)?))
+            }
+        };
+        let models_dir = settings
+            .models_dir
+            .clone()
+            .or_else(pano_engine::locate_models_dir);
+        let operator = settings
+            .operator
+            .clone()
+            .or_else(|| std::env::var("USER").ok())
+            .or_else(|| std::env::var("USERNAME").ok())
+            .unwrap_or_else(|| "pano".into());
+        let (events, _) = broadcast::channel(1024);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                settings,
+                data_dir,
+                store: Mutex::new(store),
+                blobs,
+                cloud,
+                archive,
+                models_dir,
+                manifest: OnceLock::new(),
+                engine: Mutex::new(None),
+                events,
+                wake: Notify::new(),
+                operator,
+            }),
+        })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<ServiceEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// The database path and data folder in use.
+    pub fn data_dir(&self) -> &Path {
+        &self.inner.data_dir
+    }
+
+    /// The local models' manifest, or why there is none (missing folder, bad manifest).
+    pub fn local_models(&self) -> Result<ModelManifest, ServiceError> {
+        let dir = self.inner.models_dir.as_ref().ok_or(ServiceError::NoModels)?;
+        Ok(ModelManifest::load(dir)?)
+    }
+
+    /// Whether an analysis asked for with `choice` may run on this computer.
+    pub fn may_run_locally(&self, choice: BackendChoice) -> bool {
+        match choice {
+            BackendChoice::Local => true,
+            BackendChoice::Cloud => false,
+            BackendChoice::Auto => self.inner.cloud.is_err() || self.inner.settings.local_fallback,
+        }
+    }
+
+    /// Whether cloud analysis is possible, and if not, why.
+    pub fn cloud_status(&self) -> Result<(), ServiceError> {
+        self.inner.cloud.as_ref().map(|_| ()).map_err(|why| ServiceError::NoCloud(why))
+    }
+
+    /// Adds a radiograph to the queue. The file is read, hashed and looked up first: an
+    /// image already analysed (or on its way) with the same models returns that analysis at
+    /// once. A new image is validated by the importer (a bad file is refused here, with
+    /// nothing stored), copied into the data folder and queued.
+    pub fn enqueue(&self, path: &Path, backend: Option<BackendChoice>) -> Result<Enqueued, ServiceError> {
+        let backend = backend.unwrap_or(self.inner.settings.backend);
+        let limits = ImportLimits::default();
+        let shown = path.display().to_string();
+        let size = std::fs::metadata(path)
+            .map_err(|e| ServiceError::Read { path: shown.clone(), source: e })?
+            .len();
+        if size > limits.max_file_bytes {
+            return Err(ServiceError::Import {
+                path: shown,
+                source: pano_imaging::ImportError::FileTooLarge {
+                    limit_mb: limits.max_file_bytes >> 20,
+                },
+            });
+        }
+        let bytes = std::fs::read(path).map_err(|e| ServiceError::Read { path: shown.clone(), source: e })?;
+        let sha = BlobDir::sha256(&bytes);
+        let planned = self.inner.plan_backend(backend)?;
+        let model_version = self.inner.expected_model_version(planned)?;
+        if let Some(existing) = self.inner.db(|s| s.reusable_analysis(&sha, &model_version))? {
+            self.inner.emit(&existing.id, &existing.original_file_name, JobView::Reused);
+            return Ok(Enqueued { analysis: existing, reused: true });
+        }
+        let image = import_bytes(&bytes, &limits).map_err(|e| ServiceError::Import { path: shown, source: e })?;
+        self.inner.blobs.put(&bytes)?;
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "image".into());
+        let new = NewAnalysis {
+            id: new_id(),
+            job_id: new_id(),
+            image_sha256: sha,
+            input_bytes: bytes.len() as u64,
+            original_file_name: file_name,
+            input_extension: image.format.extension().to_string(),
+            width: image.width(),
+            height: image.height(),
+            backend: planned,
+            requested_backend: backend.as_str().into(),
+            model_version,
+            actor: self.inner.operator.clone(),
+        };
+        let row = self.inner.db(|s| s.insert_analysis(&new))?;
+        self.inner.emit(&row.id, &row.original_file_name, JobView::Queued);
+        self.inner.wake.notify_one();
+        Ok(Enqueued { analysis: row, reused: false })
+    }
+
+    pub fn analysis(&self, id: &str) -> Result<AnalysisRow, ServiceError> {
+        self.inner.db(|s| s.analysis(id))
+    }
+
+    /// An analysis with its findings and CSV, recorded as viewed by `viewer`.
+    pub fn open_analysis(&self, id: &str, viewer: &str) -> Result<AnalysisDetail, ServiceError> {
+        let analysis = self.inner.db(|s| s.analysis(id))?;
+        let stem = stem(&analysis.original_file_name);
+        let assessment = self.inner.db(|s| s.assessment(id, &stem))?;
+        let csv = assessment.as_ref().map(pano_core::write_csv);
+        let detail = AnalysisDetail {
+            findings: assessment.map(|a| a.findings().collect()).unwrap_or_default(),
+            csv,
+            notice: analysis.test_model.then(|| TEST_MODEL_NOTICE.to_string()),
+            jobs: self.inner.db(|s| s.jobs_of(id))?,
+            audit: Vec::new(),
+            analysis,
+        };
+        self.inner.db(|s| s.append_audit(viewer, AuditAction::Viewed, Some(id), None))?;
+        let audit = self.inner.db(|s| s.audit_of(id))?;
+        Ok(AnalysisDetail { audit, ..detail })
+    }
+
+    /// The CSV (exactly the reference format) or a JSON document with the findings and
+    /// what made them.
+    pub fn export(&self, id: &str, format: ExportFormat, viewer: &str) -> Result<Vec<u8>, ServiceError> {
+        let detail = self.open_analysis(id, viewer)?;
+        match format {
+            ExportFormat::Csv => detail
+                .csv
+                .map(String::into_bytes)
+                .ok_or(ServiceError::NoResult("findings")),
+            ExportFormat::Json => {
+                if detail.findings.is_empty() {
+                    return Err(ServiceError::NoResult("findings"));
+                }
+                let doc = serde_json::json!({
+                    "analysis": detail.analysis,
+                    "notice": detail.notice,
+                    "findings": detail.findings,
+                });
+                Ok(serde_json::to_vec_pretty(&doc).expect("serialisable"))
+            }
+        }
+    }
+
+    /// A debug image of a completed analysis (`semantic-segmentation` or
+    /// `instance-detection`).
+    pub fn artefact(&self, id: &str, kind: pano_store::ArtefactKind) -> Result<Vec<u8>, ServiceError> {
+        let artefacts = self.inner.db(|s| s.artefacts(id))?;
+        let sha = artefacts
+            .into_iter()
+            .find(|(k, _, _)| *k == kind)
+            .map(|(_, sha, _)| sha)
+            .ok_or(ServiceError::NoResult("such file"))?;
+        Ok(self.inner.blobs.get(&sha)?)
+    }
+
+    pub fn history(&self, filter: &HistoryFilter) -> Result<Vec<AnalysisRow>, ServiceError> {
+        self.inner.db(|s| s.history(filter))
+    }
+
+    /// Unfinished jobs, oldest first.
+    pub fn queue(&self) -> Result<Vec<JobRow>, ServiceError> {
+        self.inner.db(|s| s.unfinished_jobs())
+    }
+
+    pub fn search_patients(&self, query: &str, limit: usize) -> Result<Vec<Patient>, ServiceError> {
+        self.inner.db(|s| s.search_patients(query, limit))
+    }
+
+    pub fn create_patient(&self, display_name: &str, external_id: Option<&str>) -> Result<Patient, ServiceError> {
+        let name = display_name.trim();
+        if name.is_empty() {
+            return Err(ServiceError::MissingApprovalDetail("a patient name"));
+        }
+        self.inner.db(|s| {
+            s.insert_patient(&NewPatient {
+                id: OpaqueId::random().to_string(),
+                display_name: name.to_string(),
+                external_id: external_id.map(str::trim).filter(|e| !e.is_empty()).map(String::from),
+            })
+        })
+    }
+
+    /// Approves a completed analysis for a patient, then tries to file it at once; if the
+    /// storage is down the archive job waits in the queue. Approving again is harmless.
+    pub async fn approve(&self, id: &str, patient: PatientChoice, approver: &str) -> Result<ApprovalOutcome, ServiceError> {
+        let approver = approver.trim();
+        if approver.is_empty() {
+            return Err(ServiceError::MissingApprovalDetail("the approving clinician's name"));
+        }
+        let analysis = self.inner.db(|s| s.analysis(id))?;
+        let wanted = match &patient {
+            PatientChoice::Existing(p) => Some(p.as_str()),
+            PatientChoice::New { .. } => None,
+        };
+        let step = approve_step(analysis.status, analysis.patient_id.as_deref(), wanted)?;
+        if self.inner.archive.is_none() {
+            return Err(ServiceError::NoArchive);
+        }
+        let (patient, already) = match step {
+            ApproveStep::AlreadyDone => {
+                let pid = analysis.patient_id.clone().ok_or(ServiceError::Store(StoreError::Corrupt("approved without a patient".into())))?;
+                (self.inner.db(|s| s.patient(&pid))?, true)
+            }
+            ApproveStep::Approve => {
+                let patient = match patient {
+                    PatientChoice::Existing(pid) => self.inner.db(|s| s.patient(&pid))?,
+                    PatientChoice::New { display_name, external_id } => {
+                        self.create_patient(&display_name, external_id.as_deref())?
+                    }
+                };
+                let job_id = new_id();
+                let changed = self.inner.db(|s| s.mark_approved(id, &patient.id, approver, &job_id))?;
+                if !changed {
+                    // Someone else changed it between the check and the update: report the
+                    // state it is in now.
+                    let now = self.inner.db(|s| s.analysis(id))?;
+                    approve_step(now.status, now.patient_id.as_deref(), Some(&patient.id))?;
+                    return Box::pin(self.approve(id, PatientChoice::Existing(patient.id), approver)).await;
+                }
+                (patient, false)
+            }
+        };
+        // File it now if the storage answers; otherwise the queue keeps trying.
+        let mut pending_reason = None;
+        if let Some(job_id) = self.inner.db(|s| s.active_job(id, JobKind::Archive))? {
+            if let Some(job) = self.inner.db(|s| s.job(&job_id))? {
+                if let Err(reason) = crate::archive_job::run_archive(&self.inner, &job).await {
+                    pending_reason = Some(reason);
+                }
+            }
+        }
+        let analysis = self.inner.db(|s| s.analysis(id))?;
+        Ok(ApprovalOutcome {
+            archived_location: analysis.archived_location.clone(),
+            pending_reason: if analysis.archived_location.is_some() { None } else { pending_reason },
+            analysis,
+            patient,
+            already_approved: already,
+        })
+    }
+
+    /// Rejects an analysis: its findings and local files are discarded and its temp
+    /// upload deleted (now, or by the queue when the bucket is down). Repeating is harmless.
+    pub async fn reject(&self, id: &str, by: &str) -> Result<AnalysisRow, ServiceError> {
+        let by = by.trim();
+        if by.is_empty() {
+            return Err(ServiceError::MissingApprovalDetail("the rejecting clinician's name"));
+        }
+        let analysis = self.inner.db(|s| s.analysis(id))?;
+        if reject_step(analysis.status)? == RejectStep::AlreadyDone {
+            return Ok(analysis);
+        }
+        let temp = self.inner.db(|s| s.temp_upload_of(id))?;
+        let job_id = new_id();
+        let (changed, freed) = self.inner.db(|s| s.mark_rejected(id, by, temp.as_deref().map(|t| (job_id.as_str(), t))))?;
+        if !changed {
+            let now = self.inner.db(|s| s.analysis(id))?;
+            reject_step(now.status)?;
+            return Ok(now);
+        }
+        for sha in freed {
+            self.inner.blobs.remove(&sha)?;
+        }
+        if temp.is_some() {
+            if let Some(job) = self.inner.db(|s| s.job(&job_id))? {
+                let _ = crate::archive_job::run_discard(&self.inner, &job).await;
+            }
+        }
+        self.inner.emit(id, &analysis.original_file_name, JobView::Cancelled);
+        self.inner.db(|s| s.analysis(id))
+    }
+
+    /// Stops a queued or running analysis (a RunPod job is cancelled there too).
+    pub async fn cancel(&self, id: &str) -> Result<bool, ServiceError> {
+        let jobs = self.inner.db(|s| s.jobs_of(id))?;
+        let cancelled = self.inner.db(|s| s.cancel_analysis(id, &self.inner.operator))?;
+        if cancelled {
+            if let Ok(cloud) = &self.inner.cloud {
+                for job in jobs.iter().filter(|j| !j.state.is_finished()) {
+                    if let Some(submitted) = crate::cloud_job::submitted_job(job) {
+                        let _ = cloud.runpod.cancel(&submitted).await;
+                    }
+                }
+            }
+            let row = self.inner.db(|s| s.analysis(id))?;
+            self.inner.emit(id, &row.original_file_name, JobView::Cancelled);
+        }
+        Ok(cancelled)
+    }
+
+    /// Queues a failed analysis again.
+    pub fn retry(&self, id: &str, backend: Option<BackendChoice>) -> Result<(), ServiceError> {
+        let analysis = self.inner.db(|s| s.analysis(id))?;
+        retry_allowed(analysis.status)?;
+        let backend = backend.unwrap_or(self.inner.settings.backend);
+        let job_id = new_id();
+        self.inner.db(|s| s.requeue_failed(id, &job_id, backend.as_str()))?;
+        self.inner.emit(id, &analysis.original_file_name, JobView::Queued);
+        self.inner.wake.notify_one();
+        Ok(())
+    }
+
+    /// Checks the configured archive (S3 or folder) with a specific error.
+    pub async fn test_archive(&self) -> Result<(), ServiceError> {
+        use pano_cloud::storage::PermanentStorage;
+        let archive = self.inner.archive.as_ref().ok_or(ServiceError::NoArchive)?;
+        Ok(archive.test_connection().await?)
+    }
+
+    /// Checks RunPod (health of the primary endpoint) and the temp bucket.
+    pub async fn test_cloud(&self) -> Result<String, ServiceError> {
+        use pano_cloud::storage::PermanentStorage;
+        let cloud = self.inner.cloud.as_ref().map_err(|why| ServiceError::NoCloud(why))?;
+        cloud.temp.test_connection().await?;
+        let health = cloud.runpod.health(pano_cloud::runpod::EndpointRole::Primary).await?;
+        Ok(health.describe().to_string())
+    }
+}
+
+impl Inner {
+    pub(crate) fn db<T>(&self, f: impl FnOnce(&mut Store) -> Result<T, StoreError>) -> Result<T, ServiceError> {
+        let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(f(&mut store)?)
+    }
+
+    pub(crate) fn emit(&self, analysis_id: &str, file_name: &str, view: JobView) {
+        let _ = self.events.send(ServiceEvent {
+            analysis_id: analysis_id.to_string(),
+            file_name: file_name.to_string(),
+            view,
+        });
+    }
+
+    pub(crate) fn manifest(&self) -> Option<&ModelManifest> {
+        self.manifest
+            .get_or_init(|| self.models_dir.as_ref().and_then(|d| ModelManifest::load(d).ok()))
+            .as_ref()
+    }
+
+    /// Which backend a request will most likely run on (recorded at enqueue; a fallback
+    /// updates it).
+    pub(crate) fn plan_backend(&self, choice: BackendChoice) -> Result<BackendKind, ServiceError> {
+        match choice {
+            BackendChoice::Local => Ok(BackendKind::Local),
+            BackendChoice::Cloud => {
+                self.cloud.as_ref().map_err(|why| ServiceError::NoCloud(why))?;
+                Ok(BackendKind::Cloud)
+            }
+            BackendChoice::Auto => Ok(if self.cloud.is_ok() { BackendKind::Cloud } else { BackendKind::Local }),
+        }
+    }
+
+    /// The model version a new result is expected to carry: the local models' for local
+    /// runs; for the cloud, what the endpoint reported last, else the local models' (our
+    /// worker runs the same files).
+    pub(crate) fn expected_model_version(&self, backend: BackendKind) -> Result<String, ServiceError> {
+        let local = self.manifest().map(|m| m.model_version.clone());
+        match backend {
+            BackendKind::Local => {
+                if self.models_dir.is_none() {
+                    return Err(ServiceError::NoModels);
+                }
+                // A broken models folder is reported when the engine loads, with its reason.
+                Ok(local.unwrap_or_else(|| "unknown".into()))
+            }
+            BackendKind::Cloud => Ok(match self.db(|s| s.last_model_version(BackendKind::Cloud))? {
+                Some(v) => v,
+                None => local.unwrap_or_else(|| "unknown".into()),
+            }),
+        }
+    }
+
+    /// The engine, loaded on first use and kept (blocking: call from a blocking thread).
+    pub(crate) fn engine(&self) -> Result<Arc<Engine>, ServiceError> {
+        let mut slot = self.engine.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(engine) = slot.as_ref() {
+            return Ok(engine.clone());
+        }
+        let models_dir = self.models_dir.clone().ok_or(ServiceError::NoModels)?;
+        let engine = Arc::new(Engine::load(&EngineOptions {
+            models_dir,
+            provider: self.settings.provider,
+            ..Default::default()
+        })?);
+        *slot = Some(engine.clone());
+        Ok(engine)
+    }
+
+    /// Backoff after `attempts` failed tries: doubling from the base, capped, +-20 % jitter
+    /// so that a clinic's queue does not hit a recovering service all at once.
+    pub(crate) fn retry_delay(&self, attempts: u32) -> Duration {
+        let r = &self.settings.retry;
+        let exp = r.base_s * 2f64.powi(attempts.saturating_sub(1).min(20) as i32);
+        let secs = exp.min(r.cap_s) * (0.8 + 0.4 * fastrand::f64());
+        Duration::from_secs_f64(secs.max(0.05))
+    }
+}
+
+fn cloud_parts(settings: &Settings, secrets: &Secrets) -> Result<CloudParts, &'static str> {
+    let endpoint_id = settings.runpod.endpoint_id.as_deref().ok_or("no RunPod endpoint id is set")?;
+    let key = secrets.runpod_api_key.clone().ok_or("no RunPod API key is stored")?;
+    let s3 = settings.s3.clone().ok_or("no S3 bucket is configured for uploads")?;
+    let creds = secrets.s3.as_ref().ok_or("no S3 access key and secret are stored")?;
+    let temp = S3Storage::new(s3, creds).map_err(|_| "the S3 settings are incomplete (bucket)")?;
+    let r = &settings.runpod;
+    let mut rp = RunpodSettings::new(RunpodEndpoint::new(&r.base_url, endpoint_id));
+    rp.backup = r.backup_endpoint_id.as_deref().map(|b| RunpodEndpoint::new(&r.base_url, b));
+    rp.execution_timeout = Duration::from_secs(r.execution_timeout_s);
+    rp.queue_timeout = Duration::from_secs(r.queue_timeout_s);
+    rp.request_timeout = Duration::from_secs(r.request_timeout_s);
+    rp.max_attempts = r.max_attempts.max(1);
+    Ok(CloudParts {
+        runpod: RunpodClient::new(rp, key),
+        temp,
+    })
+}
+
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The CSV's `file_name`: the original name without its extension, like the reference.
+pub(crate) fn stem(file_name: &str) -> String {
+    Path::new(file_name)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "image".into())
+}
+
+pub(crate) fn parse_temp(json: Option<&str>) -> Option<TempUpload> {
+    json.and_then(|t| serde_json::from_str(t).ok())
+}
