@@ -1,0 +1,228 @@
+//! The service with the local engine and a folder archive: the cache, the approval rules,
+//! rejection, bad input, and an archive that is down when a clinician approves.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use pano_service::{
+    AnalysisService, AnalysisStatus, ArchiveSettings, ArtefactKind, BackendChoice, HistoryFilter,
+    JobView, PatientChoice, RetrySettings, RunMode, Secrets, Settings,
+};
+use pano_testkit::{sample_path, test_models};
+
+fn settings(dir: &Path, archive: Option<&Path>) -> Settings {
+    Settings {
+        backend: BackendChoice::Local,
+        data_dir: Some(dir.join("data")),
+        models_dir: Some(test_models()),
+        archive: match archive {
+            Some(p) => ArchiveSettings::Folder { path: p.to_path_buf() },
+            None => ArchiveSettings::None,
+        },
+        retry: RetrySettings { base_s: 0.2, cap_s: 1.0 },
+        operator: Some("test-operator".into()),
+        ..Settings::default()
+    }
+}
+
+fn service(dir: &Path, archive: Option<&Path>) -> AnalysisService {
+    AnalysisService::open(settings(dir, archive), Secrets::default()).unwrap()
+}
+
+fn small_image(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("pan-small-wide.png");
+    std::fs::copy(pano_testkit::repo_root().join("tests/data/pan-small-wide.png"), &path).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analyse_cache_approve_and_file_in_the_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    std::fs::create_dir(&archive).unwrap();
+    let service = service(dir.path(), Some(&archive));
+    let mut events = service.subscribe();
+
+    let queued = service.enqueue(&sample_path(), None).unwrap();
+    assert!(!queued.reused);
+    assert_eq!(queued.analysis.status, AnalysisStatus::Queued);
+    assert_eq!((queued.analysis.width, queued.analysis.height), (2356, 1292));
+    let id = queued.analysis.id.clone();
+    service.run(RunMode::UntilIdle).await.unwrap();
+
+    let row = service.analysis(&id).unwrap();
+    assert_eq!(row.status, AnalysisStatus::Completed, "{row:?}");
+    assert_eq!(row.model_version, "test-random-weights-1");
+    assert!(row.test_model);
+    assert_eq!(row.execution_provider.as_deref(), Some("cpu"));
+    let detail = service.open_analysis(&id, "dr-view").unwrap();
+    assert_eq!(detail.findings.len(), 256);
+    assert!(detail.notice.unwrap().contains("not for diagnosis"));
+    let csv = detail.csv.unwrap();
+    assert!(csv.starts_with("file_name,fdi,finding,score\npan-01432,11,"), "{csv}");
+    // The stored CSV equals the engine's own CSV of the reference run.
+    let reference = std::fs::read_to_string(pano_testkit::repo_root().join("tests/reference/pan-01432.csv")).unwrap();
+    let diff = pano_core::parse_csv(&csv).unwrap().max_abs_difference(&pano_core::parse_csv(&reference).unwrap());
+    assert!(diff < 1e-3, "differs from the Python reference by {diff}");
+    for kind in [ArtefactKind::SemanticSegmentation, ArtefactKind::InstanceDetection] {
+        assert_eq!(&service.artefact(&id, kind).unwrap()[..2], b"\xff\xd8");
+    }
+    let mut seen = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        seen.push(e.view);
+    }
+    assert_eq!(seen.first(), Some(&JobView::Queued));
+    assert!(seen.iter().any(|v| matches!(v, JobView::Running { .. })));
+    assert_eq!(seen.last(), Some(&JobView::Completed));
+
+    // The same bytes again: the stored analysis, at once, whatever the file is called.
+    let copy = dir.path().join("renamed.jpg");
+    std::fs::copy(sample_path(), &copy).unwrap();
+    let started = Instant::now();
+    let again = service.enqueue(&copy, None).unwrap();
+    assert!(again.reused);
+    assert_eq!(again.analysis.id, id);
+    assert!(started.elapsed() < Duration::from_secs(2));
+
+    // Approval needs a completed analysis and a patient; the archive gets the set.
+    let outcome = service
+        .approve(&id, PatientChoice::New { display_name: "Ada Lovelace".into(), external_id: Some("EXT-1".into()) }, "Dr Bell")
+        .await
+        .unwrap();
+    let location = outcome.archived_location.clone().expect("filed at once");
+    let set = Path::new(&location);
+    let mut files: Vec<String> = walk(set);
+    files.sort();
+    assert_eq!(
+        files,
+        ["analysis.json", "debug/instance-detection.jpg", "debug/semantic-segmentation.jpg", "findings.csv", "input.jpg"]
+    );
+    assert_eq!(std::fs::read(set.join("input.jpg")).unwrap(), std::fs::read(sample_path()).unwrap());
+    assert_eq!(std::fs::read_to_string(set.join("findings.csv")).unwrap(), csv);
+    let json = std::fs::read_to_string(set.join("analysis.json")).unwrap();
+    assert!(!json.contains("Ada") && !json.contains("EXT-1"), "no patient name leaves the database: {json}");
+    assert!(json.contains(&outcome.patient.id));
+    assert!(set.starts_with(archive.join("patients").join(&outcome.patient.id)));
+
+    // Approving again is harmless; for another patient it is refused; rejecting is refused.
+    let repeat = service.approve(&id, PatientChoice::Existing(outcome.patient.id.clone()), "Dr Bell").await.unwrap();
+    assert!(repeat.already_approved);
+    let other = service.create_patient("Someone Else", None).unwrap();
+    let err = service.approve(&id, PatientChoice::Existing(other.id), "Dr Bell").await.unwrap_err();
+    assert_eq!(err.code(), "approved_for_another_patient");
+    assert_eq!(service.reject(&id, "Dr Bell").await.unwrap_err().code(), "cannot_reject");
+    assert_eq!(walk(&archive.join("patients")).len(), 5, "still exactly one set");
+
+    let history = service
+        .history(&HistoryFilter { patient_id: Some(outcome.patient.id.clone()), ..Default::default() })
+        .unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].status, AnalysisStatus::Approved);
+    assert_eq!(history[0].approved_by.as_deref(), Some("Dr Bell"));
+    let actions: Vec<String> = service.open_analysis(&id, "dr-view").unwrap().audit.into_iter().map(|a| a.action).collect();
+    assert_eq!(actions, ["created", "viewed", "approved", "uploaded", "viewed"]);
+}
+
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    fn go(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                go(root, &p, out);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    go(dir, dir, &mut out);
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approval_waits_for_an_unmounted_archive_and_rejection_discards() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("nas-share");
+    let service = service(dir.path(), Some(&archive));
+    let a = service.enqueue(&small_image(dir.path()), None).unwrap().analysis.id;
+    let b_path = dir.path().join("square.png");
+    std::fs::copy(pano_testkit::repo_root().join("tests/data/pan-small-square.png"), &b_path).unwrap();
+    let b = service.enqueue(&b_path, None).unwrap().analysis.id;
+
+    let early = service.approve(&a, PatientChoice::New { display_name: "P".into(), external_id: None }, "Dr Bell").await;
+    assert_eq!(early.unwrap_err().code(), "cannot_approve", "a queued analysis is not approved");
+    service.run(RunMode::UntilIdle).await.unwrap();
+
+    // The share is not mounted: the approval stands, the upload waits.
+    let outcome = service
+        .approve(&a, PatientChoice::New { display_name: "Grace Hopper".into(), external_id: None }, "Dr Bell")
+        .await
+        .unwrap();
+    assert_eq!(outcome.analysis.status, AnalysisStatus::Approved);
+    assert!(outcome.archived_location.is_none());
+    assert!(outcome.pending_reason.unwrap().contains("does not exist or is not mounted"));
+    let queue = service.queue().unwrap();
+    assert_eq!(queue.len(), 1);
+    assert_eq!(queue[0].state.as_str(), "waiting_storage");
+    assert!(!archive.exists(), "a missing share is never created");
+
+    // Mounted again: the queue files it.
+    std::fs::create_dir(&archive).unwrap();
+    tokio::time::timeout(Duration::from_secs(60), service.run(RunMode::UntilIdle)).await.unwrap().unwrap();
+    assert!(service.analysis(&a).unwrap().archived_location.is_some());
+    assert_eq!(walk(&archive.join("patients")).len(), 5);
+
+    // Rejection discards the result and its files; the image can be analysed afresh.
+    let blobs_before = walk(&dir.path().join("data/blobs")).len();
+    let rejected = service.reject(&b, "Dr Bell").await.unwrap();
+    assert_eq!(rejected.status, AnalysisStatus::Rejected);
+    assert!(service.open_analysis(&b, "x").unwrap().findings.is_empty());
+    assert_eq!(walk(&dir.path().join("data/blobs")).len(), blobs_before - 4, "input, CSV and two debug images");
+    assert!(service.reject(&b, "Dr Bell").await.is_ok(), "rejecting twice is harmless");
+    let again = service.enqueue(&b_path, None).unwrap();
+    assert!(!again.reused, "a rejected result is never served from the cache");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_refused_with_nothing_stored_and_approval_needs_an_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = service(dir.path(), None);
+    let broken = dir.path().join("broken.jpg");
+    std::fs::write(&broken, b"\xff\xd8\xff\xe0 truncated").unwrap();
+    let err = service.enqueue(&broken, None).unwrap_err();
+    assert_eq!(err.code(), "image_corrupt");
+    assert!(err.to_string().contains("broken.jpg"), "{err}");
+    let missing = service.enqueue(&dir.path().join("nope.png"), None).unwrap_err();
+    assert_eq!(missing.code(), "file_unreadable");
+    assert!(service.history(&HistoryFilter::default()).unwrap().is_empty());
+    assert!(walk(&dir.path().join("data/blobs")).is_empty());
+
+    let id = service.enqueue(&small_image(dir.path()), None).unwrap().analysis.id;
+    service.run(RunMode::UntilIdle).await.unwrap();
+    let err = service
+        .approve(&id, PatientChoice::New { display_name: "P".into(), external_id: None }, "Dr Bell")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "archive_not_configured");
+    assert_eq!(service.analysis(&id).unwrap().status, AnalysisStatus::Completed, "nothing changed");
+    assert!(service.search_patients("P", 10).unwrap().is_empty(), "no patient was created");
+    let err = service.enqueue(&small_image(dir.path()), Some(BackendChoice::Cloud)).unwrap_err();
+    assert_eq!(err.code(), "cloud_not_configured");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_process_cannot_run_the_queue_at_the_same_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = service(dir.path(), None);
+    let second = service(dir.path(), None);
+    first.enqueue(&small_image(dir.path()), None).unwrap();
+    let running = tokio::spawn({
+        let first = first.clone();
+        async move { first.run(RunMode::UntilIdle).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let busy = second.run(RunMode::UntilIdle).await;
+    running.await.unwrap().unwrap();
+    assert_eq!(busy.unwrap_err().code(), "queue_busy");
+    second.run(RunMode::UntilIdle).await.unwrap();
+}
