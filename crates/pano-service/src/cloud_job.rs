@@ -60,14 +60,27 @@ pub(crate) async fn run_cloud(inner: &Arc<Inner>, job: &JobRow, analysis: &Analy
             wait(inner, job, analysis, JobState::WaitingRunpod, e.to_string());
             CloudOutcome::Waiting
         }
+        Err(Step::WorkerDownload(message)) if !fall_back && job.attempts < MAX_WORKER_DOWNLOAD_TRIES => {
+            wait(inner, job, analysis, JobState::WaitingStorage, message);
+            CloudOutcome::Waiting
+        }
+        Err(Step::WorkerDownload(message)) => {
+            CloudOutcome::Failed(ServiceError::Runpod(RunpodError::JobFailed { message }))
+        }
         Err(Step::Storage(e)) => CloudOutcome::Failed(e.into()),
         Err(Step::Runpod(e)) => CloudOutcome::Failed(e.into()),
         Err(Step::Other(e)) => CloudOutcome::Failed(e),
     }
 }
 
+/// Resubmissions of a job whose worker could not download the image (the bucket was down
+/// while the worker tried) before the analysis fails.
+const MAX_WORKER_DOWNLOAD_TRIES: u32 = 6;
+
 enum Step {
     Storage(StorageError),
+    /// The worker could not fetch the image: the job is submitted again later.
+    WorkerDownload(String),
     Runpod(RunpodError),
     Other(ServiceError),
 }
@@ -184,6 +197,11 @@ async fn round_trip(inner: &Arc<Inner>, job: &JobRow, analysis: &AnalysisRow) ->
                 // RunPod forgot the job (ttl, or a restarted endpoint): submit it again.
                 inner.db(|s| s.set_job_runpod(&job.id, None, None))?;
                 current = inner.db(|s| s.job(&job.id))?.unwrap_or_else(|| job.clone());
+            }
+            // Our worker says so in these words (pano-worker `JobError::Download`).
+            Err(RunpodError::JobFailed { message }) if message.contains("could not be downloaded") => {
+                inner.db(|s| s.set_job_runpod(&job.id, None, None))?;
+                return Err(Step::WorkerDownload(format!("the worker could not fetch the image ({message})")));
             }
             Err(e) => return Err(Step::Runpod(e)),
         }
