@@ -22,7 +22,10 @@ fn a_bad_file_gets_its_own_error_and_the_batch_goes_on() {
     )
     .unwrap();
 
+    let data = tempfile::tempdir().unwrap();
     let run = Command::new(env!("CARGO_BIN_EXE_pano"))
+        .env("PANO_DATA_DIR", data.path())
+        .env("PANO_SETTINGS", data.path().join("settings.toml"))
         .args([
             "analyze",
             input.path().to_str().unwrap(),
@@ -61,7 +64,10 @@ fn a_bad_file_gets_its_own_error_and_the_batch_goes_on() {
 #[test]
 fn json_lines_carry_all_256_findings() {
     let out = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
     let run = Command::new(env!("CARGO_BIN_EXE_pano"))
+        .env("PANO_DATA_DIR", data.path())
+        .env("PANO_SETTINGS", data.path().join("settings.toml"))
         .args([
             "analyze",
             root()
@@ -85,7 +91,10 @@ fn json_lines_carry_all_256_findings() {
 
 #[test]
 fn missing_models_exit_with_2_and_say_what_to_do() {
+    let data = tempfile::tempdir().unwrap();
     let run = Command::new(env!("CARGO_BIN_EXE_pano"))
+        .env("PANO_DATA_DIR", data.path())
+        .env("PANO_SETTINGS", data.path().join("settings.toml"))
         .args(["analyze", "whatever.png", "--models", "/nonexistent/models"])
         .output()
         .unwrap();
@@ -110,7 +119,10 @@ fn same_stems_never_overwrite_but_a_failed_one_does_not_block() {
         b.path().join("scan.tif"),
     )
     .unwrap();
+    let data = tempfile::tempdir().unwrap();
     let run = Command::new(env!("CARGO_BIN_EXE_pano"))
+        .env("PANO_DATA_DIR", data.path())
+        .env("PANO_SETTINGS", data.path().join("settings.toml"))
         .args([
             "analyze",
             a.path().join("scan.png").to_str().unwrap(),
