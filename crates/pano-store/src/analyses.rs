@@ -479,29 +479,45 @@ impl Store {
         .collect()
     }
 
-    /// Newest first, filtered; uses the date and patient indexes.
+    /// Newest first, filtered. The WHERE clause names only the filters in use, so SQLite
+    /// can pick the patient, status or date index (`?x IS NULL OR ...` would defeat them).
     pub fn history(&self, filter: &HistoryFilter) -> Result<Vec<AnalysisRow>, StoreError> {
+        let mut clauses = Vec::new();
+        let mut args: Vec<&dyn rusqlite::ToSql> = Vec::new();
+        if let Some(p) = &filter.patient_id {
+            args.push(p);
+            clauses.push(format!("patient_id = ?{}", args.len()));
+        }
+        if let Some(since) = &filter.since {
+            args.push(since);
+            clauses.push(format!("created_at >= ?{}", args.len()));
+        }
+        if let Some(until) = &filter.until {
+            args.push(until);
+            clauses.push(format!("created_at < ?{}", args.len()));
+        }
+        let status = filter.status.map(|s| s.as_str());
+        if let Some(status) = &status {
+            args.push(status);
+            clauses.push(format!("status = ?{}", args.len()));
+        }
+        let limit = if filter.limit == 0 { 50 } else { filter.limit } as i64;
+        let offset = filter.offset as i64;
+        args.push(&limit);
+        args.push(&offset);
+        let where_clause = if clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", clauses.join(" AND "))
+        };
         let sql = format!(
-            "SELECT {ANALYSIS_COLUMNS} FROM analyses
-             WHERE (?1 IS NULL OR patient_id = ?1)
-               AND (?2 IS NULL OR created_at >= ?2)
-               AND (?3 IS NULL OR created_at < ?3)
-               AND (?4 IS NULL OR status = ?4)
-             ORDER BY created_at DESC, id LIMIT ?5 OFFSET ?6"
+            "SELECT {ANALYSIS_COLUMNS} FROM analyses {where_clause}
+             ORDER BY created_at DESC, id DESC LIMIT ?{} OFFSET ?{}",
+            args.len() - 1,
+            args.len()
         );
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let limit = if filter.limit == 0 { 50 } else { filter.limit };
-        let rows = stmt.query_map(
-            params![
-                filter.patient_id,
-                filter.since,
-                filter.until,
-                filter.status.map(|s| s.as_str()),
-                limit as i64,
-                filter.offset as i64
-            ],
-            analysis,
-        )?;
+        let rows = stmt.query_map(args.as_slice(), analysis)?;
         rows.map(|r| finish(r?)).collect()
     }
 

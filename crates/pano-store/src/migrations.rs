@@ -88,7 +88,13 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE analyses ADD COLUMN error_code TEXT;
     ALTER TABLE analyses ADD COLUMN error_message TEXT;
     ALTER TABLE analyses ADD COLUMN input_extension TEXT NOT NULL DEFAULT 'jpg';  -- jpg, png, tif, bmp, dcm
-    CREATE INDEX analyses_by_status ON analyses(status, created_at);
+    -- History pages are ordered by (created_at, id): indexes that end in both columns let
+    -- SQLite walk them backwards instead of sorting the table.
+    CREATE INDEX analyses_by_status ON analyses(status, created_at, id);
+    DROP INDEX analyses_by_date;
+    CREATE INDEX analyses_by_date ON analyses(created_at, id);
+    DROP INDEX analyses_by_patient;
+    CREATE INDEX analyses_by_patient ON analyses(patient_id, created_at, id);
 
     ALTER TABLE jobs ADD COLUMN kind TEXT NOT NULL DEFAULT 'analyze'
         CHECK (kind IN ('analyze', 'archive', 'discard'));
