@@ -28,7 +28,12 @@ pub async fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> ExitCode {
     if let Some(provider) = args.provider {
         settings.provider = provider;
     }
-    let backend = match args.backend.as_deref().map(BackendChoice::parse).transpose() {
+    let backend = match args
+        .backend
+        .as_deref()
+        .map(BackendChoice::parse)
+        .transpose()
+    {
         Ok(b) => b.unwrap_or(settings.backend),
         Err(e) => return report(&e),
     };
@@ -64,7 +69,10 @@ pub async fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> ExitCode {
         }
     }
     if let Err(e) = std::fs::create_dir_all(&args.out) {
-        eprintln!("error: cannot create output folder {}: {e}", args.out.display());
+        eprintln!(
+            "error: cannot create output folder {}: {e}",
+            args.out.display()
+        );
         return ExitCode::from(2);
     }
 
@@ -74,7 +82,8 @@ pub async fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> ExitCode {
     } else {
         ProgressBar::hidden()
     };
-    progress.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("template"));
+    progress
+        .set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("template"));
     let say = |line: String| progress.suspend(|| eprintln!("{line}"));
 
     // Queue everything first (a bad file is refused here and does not stop the batch).
@@ -92,7 +101,11 @@ pub async fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> ExitCode {
                 continue;
             }
         };
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("image").to_string();
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("image")
+            .to_string();
         if stems.contains(&stem) {
             say(format!(
                 "error: {}: another input of this batch is also named '{stem}'; its results would be overwritten",
@@ -129,7 +142,9 @@ pub async fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> ExitCode {
         let names = names.clone();
         tokio::spawn(async move {
             while let Ok(event) = events.recv().await {
-                let Some(name) = names.get(&event.analysis_id) else { continue };
+                let Some(name) = names.get(&event.analysis_id) else {
+                    continue;
+                };
                 match &event.view {
                     JobView::WaitingForStorage { .. }
                     | JobView::WaitingForRunpod { .. }
@@ -221,11 +236,16 @@ fn write_results(
     reused: bool,
     args: &AnalyzeArgs,
 ) -> Result<Option<String>, ServiceError> {
-    if !matches!(row.status, AnalysisStatus::Completed | AnalysisStatus::Approved) {
+    if !matches!(
+        row.status,
+        AnalysisStatus::Completed | AnalysisStatus::Approved
+    ) {
         return Ok(None);
     }
     let detail = service.open_analysis(&row.id, "pano-cli")?;
-    let Some(csv) = &detail.csv else { return Ok(None) };
+    let Some(csv) = &detail.csv else {
+        return Ok(None);
+    };
     // The CSV names the image by this batch's stem (a cached result may carry another name).
     let mut assessment = pano_core::parse_csv(csv)
         .map_err(|e| ServiceError::Settings(format!("stored CSV: {e}")))?;
@@ -241,10 +261,17 @@ fn write_results(
     .map_err(io)?;
     if args.debug {
         let dir = args.out.join(stem);
-        std::fs::create_dir_all(&dir).map_err(|e| io(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| io(format!("cannot create {}: {e}", dir.display())))?;
         for (kind, name) in [
-            (pano_service::ArtefactKind::SemanticSegmentation, pano_core::DEBUG_SEMANTIC_SEGMENTATION),
-            (pano_service::ArtefactKind::InstanceDetection, pano_core::DEBUG_INSTANCE_DETECTION),
+            (
+                pano_service::ArtefactKind::SemanticSegmentation,
+                pano_core::DEBUG_SEMANTIC_SEGMENTATION,
+            ),
+            (
+                pano_service::ArtefactKind::InstanceDetection,
+                pano_core::DEBUG_INSTANCE_DETECTION,
+            ),
         ] {
             if let Ok(jpeg) = service.artefact(&row.id, kind) {
                 write_atomically(&dir.join(name), &jpeg).map_err(io)?;
@@ -253,7 +280,8 @@ fn write_results(
     }
     Ok(Some(if args.json {
         let mut line = side;
-        line["findings"] = serde_json::to_value(assessment.findings().collect::<Vec<_>>()).expect("serialisable");
+        line["findings"] =
+            serde_json::to_value(assessment.findings().collect::<Vec<_>>()).expect("serialisable");
         line.to_string()
     } else {
         format!(
@@ -267,7 +295,10 @@ fn write_results(
                 (false, None) => "no timing".into(),
             },
             row.backend_label(),
-            row.execution_provider.as_deref().map(|p| format!(" ({p})")).unwrap_or_default(),
+            row.execution_provider
+                .as_deref()
+                .map(|p| format!(" ({p})"))
+                .unwrap_or_default(),
             summary::render(&assessment)
         )
     }))

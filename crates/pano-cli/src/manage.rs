@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use pano_service::{AnalysisRow, AnalysisStatus, ExportFormat, HistoryFilter, PatientChoice, RunMode, ServiceError};
+use pano_service::{
+    AnalysisRow, AnalysisStatus, ExportFormat, HistoryFilter, PatientChoice, RunMode, ServiceError,
+};
 
 use crate::context::{open_from, report};
 use crate::GlobalArgs;
@@ -148,8 +150,15 @@ fn row_line(row: &AnalysisRow) -> String {
         row.width,
         row.height,
         row.model_version,
-        if row.test_model { " (test models: not for diagnosis)" } else { "" },
-        row.patient_id.as_deref().map(|p| format!("  patient {p}")).unwrap_or_default()
+        if row.test_model {
+            " (test models: not for diagnosis)"
+        } else {
+            ""
+        },
+        row.patient_id
+            .as_deref()
+            .map(|p| format!("  patient {p}"))
+            .unwrap_or_default()
     )
 }
 
@@ -158,7 +167,12 @@ pub fn history(global: &GlobalArgs, args: &HistoryArgs) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let status = match args.status.as_deref().map(AnalysisStatus::parse).transpose() {
+    let status = match args
+        .status
+        .as_deref()
+        .map(AnalysisStatus::parse)
+        .transpose()
+    {
         Ok(s) => s,
         Err(e) => return report(&ServiceError::Store(e)),
     };
@@ -201,7 +215,9 @@ pub fn patients(global: &GlobalArgs, args: &PatientsArgs) -> ExitCode {
                     "{}  {}{}",
                     p.id,
                     p.display_name,
-                    p.external_id.map(|e| format!("  ({e})")).unwrap_or_default()
+                    p.external_id
+                        .map(|e| format!("  ({e})"))
+                        .unwrap_or_default()
                 );
             }
             ExitCode::SUCCESS
@@ -228,7 +244,10 @@ pub async fn approve(global: &GlobalArgs, args: &ApproveArgs) -> ExitCode {
             if outcome.already_approved {
                 println!("already approved for patient {}", outcome.patient.id);
             } else {
-                println!("approved for patient {} ({})", outcome.patient.id, outcome.patient.display_name);
+                println!(
+                    "approved for patient {} ({})",
+                    outcome.patient.id, outcome.patient.display_name
+                );
             }
             match (&outcome.archived_location, &outcome.pending_reason) {
                 (Some(location), _) => println!("filed in {location}"),

@@ -42,7 +42,10 @@ fn kill_when(child: &mut Child, db: &Path, ready: &str) {
         if db.exists() && count(db, ready) > 0 {
             break;
         }
-        assert!(start.elapsed() < Duration::from_secs(300), "never got to the point to kill");
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "never got to the point to kill"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     child.kill().unwrap(); // SIGKILL on Unix
@@ -51,25 +54,61 @@ fn kill_when(child: &mut Child, db: &Path, ready: &str) {
 
 fn finish(mut cmd: Command) {
     let run = cmd.output().unwrap();
-    assert!(run.status.success(), "the second run: {}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "the second run: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
 }
 
 /// Each analysis once, completed, with 256 findings, its files, one 'created' audit row and
 /// one finished analyze job.
 fn assert_exactly_once(db: &Path, images: usize, artefacts_each: i64) {
     let n = images as i64;
-    assert_eq!(count(db, "SELECT COUNT(*) FROM analyses"), n, "one analysis per image");
-    assert_eq!(count(db, "SELECT COUNT(*) FROM analyses WHERE status = 'completed'"), n);
+    assert_eq!(
+        count(db, "SELECT COUNT(*) FROM analyses"),
+        n,
+        "one analysis per image"
+    );
+    assert_eq!(
+        count(
+            db,
+            "SELECT COUNT(*) FROM analyses WHERE status = 'completed'"
+        ),
+        n
+    );
     assert_eq!(count(db, "SELECT COUNT(*) FROM findings"), 256 * n);
-    assert_eq!(count(db, "SELECT COUNT(*) FROM artefacts"), artefacts_each * n);
-    assert_eq!(count(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'created'"), n);
-    assert_eq!(count(db, "SELECT COUNT(*) FROM jobs WHERE kind = 'analyze' AND state = 'done'"), n);
-    assert_eq!(count(db, "SELECT COUNT(*) FROM jobs WHERE state NOT IN ('done')"), 0);
+    assert_eq!(
+        count(db, "SELECT COUNT(*) FROM artefacts"),
+        artefacts_each * n
+    );
+    assert_eq!(
+        count(
+            db,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'created'"
+        ),
+        n
+    );
+    assert_eq!(
+        count(
+            db,
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'analyze' AND state = 'done'"
+        ),
+        n
+    );
+    assert_eq!(
+        count(db, "SELECT COUNT(*) FROM jobs WHERE state NOT IN ('done')"),
+        0
+    );
 }
 
 fn setup(images: usize, settings: &str) -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    let (data, inputs, out) = (dir.path().join("data"), dir.path().join("in"), dir.path().join("out"));
+    let (data, inputs, out) = (
+        dir.path().join("data"),
+        dir.path().join("in"),
+        dir.path().join("out"),
+    );
     for d in [&data, &inputs, &out] {
         std::fs::create_dir(d).unwrap();
     }
@@ -83,16 +122,29 @@ fn a_local_batch_killed_mid_way_completes_exactly_once() {
     let (_dir, data, inputs, out) = setup(4, "cloud_concurrency = 1\n");
     let db = data.join("pano.sqlite");
     let mut child = pano(&data, &inputs, &out, "local").spawn().unwrap();
-    kill_when(&mut child, &db, "SELECT COUNT(*) FROM analyses WHERE status = 'completed'");
-    let done_before = count(&db, "SELECT COUNT(*) FROM analyses WHERE status = 'completed'");
-    assert!(done_before < 4, "killed mid-batch ({done_before} of 4 done)");
+    kill_when(
+        &mut child,
+        &db,
+        "SELECT COUNT(*) FROM analyses WHERE status = 'completed'",
+    );
+    let done_before = count(
+        &db,
+        "SELECT COUNT(*) FROM analyses WHERE status = 'completed'",
+    );
+    assert!(
+        done_before < 4,
+        "killed mid-batch ({done_before} of 4 done)"
+    );
 
     finish(pano(&data, &inputs, &out, "local"));
     // Input, CSV and two debug images each.
     assert_exactly_once(&db, 4, 4);
     for i in 0..4 {
         let csv = std::fs::read_to_string(out.join(format!("radiograph-{i}.csv"))).unwrap();
-        assert_eq!(pano_core::parse_csv(&csv).unwrap().name, format!("radiograph-{i}"));
+        assert_eq!(
+            pano_core::parse_csv(&csv).unwrap().name,
+            format!("radiograph-{i}")
+        );
     }
 }
 
@@ -116,7 +168,9 @@ fn a_cloud_batch_killed_mid_way_polls_runpod_again_and_completes_exactly_once() 
             .env("S3_BUCKET", BUCKET);
         cmd
     };
-    let mut child = with_cloud(pano(&data, &inputs, &out, "cloud")).spawn().unwrap();
+    let mut child = with_cloud(pano(&data, &inputs, &out, "cloud"))
+        .spawn()
+        .unwrap();
     // Killed while RunPod holds a job it has not finished (its id is recorded) and after
     // at least one result came back.
     kill_when(
@@ -130,7 +184,10 @@ fn a_cloud_batch_killed_mid_way_polls_runpod_again_and_completes_exactly_once() 
         let mut stmt = conn
             .prepare("SELECT id, runpod_job_id FROM jobs WHERE runpod_job_id IS NOT NULL AND state IN ('submitted', 'running')")
             .unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
     };
     assert_eq!(in_flight.len(), 1);
     let uploading = count(&db, "SELECT COUNT(*) FROM jobs WHERE state = 'uploading'");
@@ -148,5 +205,10 @@ fn a_cloud_batch_killed_mid_way_polls_runpod_again_and_completes_exactly_once() 
         (4..=4 + uploading).contains(&submissions),
         "{submissions} submissions for 4 images"
     );
-    assert_eq!(s3.keys("temp/").len(), 4, "one temp object per image: {:?}", s3.keys(""));
+    assert_eq!(
+        s3.keys("temp/").len(),
+        4,
+        "one temp object per image: {:?}",
+        s3.keys("")
+    );
 }

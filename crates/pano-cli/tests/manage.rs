@@ -16,7 +16,11 @@ fn pano(data: &Path, args: &[&str]) -> Output {
 }
 
 fn ok(out: &Output) -> String {
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -29,22 +33,52 @@ fn analyse_approve_find_and_export_from_the_command_line() {
     std::fs::create_dir_all(&archive).unwrap();
     std::fs::write(
         data.join("settings.toml"),
-        format!("backend = \"local\"\n[archive]\nkind = \"folder\"\npath = {:?}\n", archive.to_str().unwrap()),
+        format!(
+            "backend = \"local\"\n[archive]\nkind = \"folder\"\npath = {:?}\n",
+            archive.to_str().unwrap()
+        ),
     )
     .unwrap();
     let image = pano_testkit::repo_root().join("tests/data/pan-small-wide.png");
     let out = dir.path().join("out");
-    let line = ok(&pano(&data, &["analyze", image.to_str().unwrap(), "--json", "--out", out.to_str().unwrap()]));
+    let line = ok(&pano(
+        &data,
+        &[
+            "analyze",
+            image.to_str().unwrap(),
+            "--json",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    ));
     let json: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
     let id = json["analysis_id"].as_str().unwrap().to_string();
     assert_eq!(json["status"], "completed");
 
     let refused = pano(&data, &["approve", &id, "--new-patient", "Ada Lovelace"]);
-    assert!(!refused.status.success(), "approval needs the clinician (--by)");
+    assert!(
+        !refused.status.success(),
+        "approval needs the clinician (--by)"
+    );
 
-    let approved = ok(&pano(&data, &["approve", &id, "--new-patient", "Ada Lovelace", "--external-id", "EXT-9", "--by", "Dr Bell"]));
+    let approved = ok(&pano(
+        &data,
+        &[
+            "approve",
+            &id,
+            "--new-patient",
+            "Ada Lovelace",
+            "--external-id",
+            "EXT-9",
+            "--by",
+            "Dr Bell",
+        ],
+    ));
     assert!(approved.contains("approved for patient"), "{approved}");
-    assert!(approved.contains(&format!("filed in {}", archive.join("patients").display())), "{approved}");
+    assert!(
+        approved.contains(&format!("filed in {}", archive.join("patients").display())),
+        "{approved}"
+    );
 
     let patients = ok(&pano(&data, &["patients", "ada", "--json"]));
     let patients: serde_json::Value = serde_json::from_str(&patients).unwrap();
@@ -63,15 +97,32 @@ fn analyse_approve_find_and_export_from_the_command_line() {
     assert!(csv.starts_with("file_name,fdi,finding,score\npan-small-wide,11,"));
     assert_eq!(csv.lines().count(), 257);
     let exported = dir.path().join("export.json");
-    ok(&pano(&data, &["export", &id, "--format", "json", "--out", exported.to_str().unwrap()]));
-    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&exported).unwrap()).unwrap();
+    ok(&pano(
+        &data,
+        &[
+            "export",
+            &id,
+            "--format",
+            "json",
+            "--out",
+            exported.to_str().unwrap(),
+        ],
+    ));
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&exported).unwrap()).unwrap();
     assert_eq!(doc["findings"].as_array().unwrap().len(), 256);
-    assert!(doc["notice"].as_str().unwrap().contains("not for diagnosis"));
+    assert!(doc["notice"]
+        .as_str()
+        .unwrap()
+        .contains("not for diagnosis"));
 
     let reject = pano(&data, &["reject", &id, "--by", "Dr Bell"]);
     assert_eq!(reject.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&reject.stderr);
-    assert!(stderr.contains("the analysis is approved: it cannot be rejected [cannot_reject]"), "{stderr}");
+    assert!(
+        stderr.contains("the analysis is approved: it cannot be rejected [cannot_reject]"),
+        "{stderr}"
+    );
     assert!(ok(&pano(&data, &["queue"])).contains("the queue is empty"));
 
     let unknown = pano(&data, &["export", "no-such-id"]);

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::Request;
+use common::S3PeerExt;
 use pano_cloud::runpod::{RunpodClient, RunpodEndpoint, RunpodSettings};
 use pano_core::WorkerInput;
 

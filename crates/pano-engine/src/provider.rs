@@ -2,8 +2,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Which execution provider the engine should use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ExecutionProviderChoice {
     /// The best GPU provider compiled in and present in the loaded runtime, else CPU.

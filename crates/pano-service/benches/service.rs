@@ -59,7 +59,10 @@ fn main() {
     let first = Instant::now();
     let id = service.enqueue(&sample, None).unwrap().analysis.id;
     rt.block_on(service.run(RunMode::UntilIdle)).unwrap();
-    println!("first analysis of the sample (enqueue + engine load + run + store): {:.0} ms", first.elapsed().as_secs_f64() * 1000.0);
+    println!(
+        "first analysis of the sample (enqueue + engine load + run + store): {:.0} ms",
+        first.elapsed().as_secs_f64() * 1000.0
+    );
     println!(
         "re-analysing the same image (cached): {}",
         time(200, |_| {
@@ -79,7 +82,11 @@ fn main() {
         store
             .insert_patient(&NewPatient {
                 id: format!("p{p:07}"),
-                display_name: format!("{} {}", ["Ada", "Grace", "Alan", "Edsger", "Barbara"][p % 5], p),
+                display_name: format!(
+                    "{} {}",
+                    ["Ada", "Grace", "Alan", "Edsger", "Barbara"][p % 5],
+                    p
+                ),
                 external_id: Some(format!("EXT-{p}")),
             })
             .unwrap();
@@ -124,7 +131,12 @@ fn main() {
             .unwrap();
         if i % 5 < 2 {
             store
-                .mark_approved(&id, &format!("p{:07}", approved % patients), "Dr Bench", &format!("k{i:08}"))
+                .mark_approved(
+                    &id,
+                    &format!("p{:07}", approved % patients),
+                    "Dr Bench",
+                    &format!("k{i:08}"),
+                )
                 .unwrap();
             approved += 1;
         }
@@ -137,26 +149,52 @@ fn main() {
             [],
         )
         .unwrap();
-    store.connection().execute_batch("PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;").unwrap();
-    println!("built {analyses} analyses ({} findings, {patients} patients) in {:.1} s", analyses * 256, build.elapsed().as_secs_f64());
+    store
+        .connection()
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;")
+        .unwrap();
+    println!(
+        "built {analyses} analyses ({} findings, {patients} patients) in {:.1} s",
+        analyses * 256,
+        build.elapsed().as_secs_f64()
+    );
     let size = std::fs::metadata(&db_path).unwrap().len();
-    println!("database size: {:.1} MB ({:.1} kB per analysis)", size as f64 / 1e6, size as f64 / 1e3 / analyses as f64);
+    println!(
+        "database size: {:.1} MB ({:.1} kB per analysis)",
+        size as f64 / 1e6,
+        size as f64 / 1e3 / analyses as f64
+    );
     drop(store);
 
     let store = Store::open(&db_path).unwrap();
     println!(
         "history, newest page of 50: {}",
-        time(200, |_| store.history(&HistoryFilter { limit: 50, ..Default::default() }).unwrap())
+        time(200, |_| store
+            .history(&HistoryFilter {
+                limit: 50,
+                ..Default::default()
+            })
+            .unwrap())
     );
     println!(
         "history, page 100 of 50: {}",
-        time(200, |_| store.history(&HistoryFilter { limit: 50, offset: 5000, ..Default::default() }).unwrap())
+        time(200, |_| store
+            .history(&HistoryFilter {
+                limit: 50,
+                offset: 5000,
+                ..Default::default()
+            })
+            .unwrap())
     );
     println!(
         "history of one patient: {}",
         time(200, |i| {
             let rows = store
-                .history(&HistoryFilter { patient_id: Some(format!("p{:07}", (i * 7919) % patients)), limit: 50, ..Default::default() })
+                .history(&HistoryFilter {
+                    patient_id: Some(format!("p{:07}", (i * 7919) % patients)),
+                    limit: 50,
+                    ..Default::default()
+                })
                 .unwrap();
             assert!(!rows.is_empty());
         })
@@ -178,15 +216,25 @@ fn main() {
     println!(
         "patient search by name prefix: {}",
         time(200, |i| {
-            store.search_patients(&format!("{} {}", ["Ada", "Grace", "Alan"][i % 3], i % 97), 20).unwrap()
+            store
+                .search_patients(
+                    &format!("{} {}", ["Ada", "Grace", "Alan"][i % 3], i % 97),
+                    20,
+                )
+                .unwrap()
         })
     );
     println!(
         "patient search by external id: {}",
-        time(200, |i| store.search_patients(&format!("EXT-{}", (i * 31) % patients), 20).unwrap())
+        time(200, |i| store
+            .search_patients(&format!("EXT-{}", (i * 31) % patients), 20)
+            .unwrap())
     );
     println!(
         "one analysis's 256 findings: {}",
-        time(200, |i| store.assessment(&format!("a{:08}", (i * 4999) % analyses), "x").unwrap().unwrap())
+        time(200, |i| store
+            .assessment(&format!("a{:08}", (i * 4999) % analyses), "x")
+            .unwrap()
+            .unwrap())
     );
 }

@@ -64,13 +64,18 @@ mod tests {
 
     #[test]
     fn only_completed_analyses_are_approved_and_repeats_are_harmless() {
-        assert_eq!(approve_step(Completed, None, Some("p")).unwrap(), ApproveStep::Approve);
+        assert_eq!(
+            approve_step(Completed, None, Some("p")).unwrap(),
+            ApproveStep::Approve
+        );
         assert_eq!(
             approve_step(Approved, Some("p"), Some("p")).unwrap(),
             ApproveStep::AlreadyDone
         );
         assert_eq!(
-            approve_step(Approved, Some("p"), Some("q")).unwrap_err().code(),
+            approve_step(Approved, Some("p"), Some("q"))
+                .unwrap_err()
+                .code(),
             "approved_for_another_patient"
         );
         for status in [Queued, Running, Failed, Rejected] {

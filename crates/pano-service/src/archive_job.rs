@@ -2,7 +2,9 @@
 //! retry after an outage or a crash ends with exactly one complete set), and delete a
 //! rejected analysis's temp upload. Both retry with backoff while the storage is down.
 
-use pano_cloud::storage::{input_extension, AnyStorage, ApprovedAnalysis, OpaqueId, PermanentStorage, StorageError};
+use pano_cloud::storage::{
+    input_extension, AnyStorage, ApprovedAnalysis, OpaqueId, PermanentStorage, StorageError,
+};
 use pano_store::{ArtefactKind, JobRow, JobState};
 
 use crate::events::JobView;
@@ -14,7 +16,11 @@ pub(crate) async fn run_archive(inner: &Inner, job: &JobRow) -> Result<(), Strin
     let _ = inner.db(|s| s.start_job_attempt(&job.id, JobState::Running));
     match archive(inner, job).await {
         Ok(location) => {
-            inner.emit(&job.analysis_id, &job.file_name, JobView::Archived { location });
+            inner.emit(
+                &job.analysis_id,
+                &job.file_name,
+                JobView::Archived { location },
+            );
             Ok(())
         }
         Err(ServiceError::Storage(e)) if e.is_transient() => Err(wait(inner, job, e)),
@@ -23,11 +29,21 @@ pub(crate) async fn run_archive(inner: &Inner, job: &JobRow) -> Result<(), Strin
             // upload is tried again later, slowly, so fixing the settings is enough.
             let reason = e.to_string();
             let retry_at = pano_store::in_future(inner.retry_delay(job.attempts + 4));
-            let _ = inner.db(|s| s.set_job_state(&job.id, JobState::WaitingStorage, Some(&retry_at), Some(&reason)));
+            let _ = inner.db(|s| {
+                s.set_job_state(
+                    &job.id,
+                    JobState::WaitingStorage,
+                    Some(&retry_at),
+                    Some(&reason),
+                )
+            });
             inner.emit(
                 &job.analysis_id,
                 &job.file_name,
-                JobView::WaitingForStorage { reason: reason.clone(), retry_at },
+                JobView::WaitingForStorage {
+                    reason: reason.clone(),
+                    retry_at,
+                },
             );
             Err(reason)
         }
@@ -52,8 +68,14 @@ async fn archive(inner: &Inner, job: &JobRow) -> Result<String, ServiceError> {
     let csv = blob(ArtefactKind::Csv)?.ok_or(ServiceError::NoResult("CSV"))?;
     let mut debug_images = Vec::new();
     for (kind, name) in [
-        (ArtefactKind::SemanticSegmentation, pano_core::DEBUG_SEMANTIC_SEGMENTATION),
-        (ArtefactKind::InstanceDetection, pano_core::DEBUG_INSTANCE_DETECTION),
+        (
+            ArtefactKind::SemanticSegmentation,
+            pano_core::DEBUG_SEMANTIC_SEGMENTATION,
+        ),
+        (
+            ArtefactKind::InstanceDetection,
+            pano_core::DEBUG_INSTANCE_DETECTION,
+        ),
     ] {
         if let Some(jpeg) = blob(kind)? {
             debug_images.push((name.to_string(), jpeg));
@@ -125,11 +147,21 @@ pub(crate) async fn run_discard(inner: &Inner, job: &JobRow) -> Result<(), Strin
 fn wait(inner: &Inner, job: &JobRow, e: StorageError) -> String {
     let reason = e.to_string();
     let retry_at = pano_store::in_future(inner.retry_delay(job.attempts + 1));
-    let _ = inner.db(|s| s.set_job_state(&job.id, JobState::WaitingStorage, Some(&retry_at), Some(&reason)));
+    let _ = inner.db(|s| {
+        s.set_job_state(
+            &job.id,
+            JobState::WaitingStorage,
+            Some(&retry_at),
+            Some(&reason),
+        )
+    });
     inner.emit(
         &job.analysis_id,
         &job.file_name,
-        JobView::WaitingForStorage { reason: reason.clone(), retry_at },
+        JobView::WaitingForStorage {
+            reason: reason.clone(),
+            retry_at,
+        },
     );
     reason
 }

@@ -18,7 +18,7 @@ use crate::service::{parse_temp, stem, Inner};
 use crate::ServiceError;
 
 pub(crate) enum CloudOutcome {
-    Done(RunResult),
+    Done(Box<RunResult>),
     /// An outage: the job waits in the queue for its retry time.
     Waiting,
     /// The cloud cannot do this one (the caller may fall back to local).
@@ -41,26 +41,39 @@ fn role_name(role: EndpointRole) -> &'static str {
     }
 }
 
-pub(crate) async fn run_cloud(inner: &Arc<Inner>, job: &JobRow, analysis: &AnalysisRow) -> CloudOutcome {
+pub(crate) async fn run_cloud(
+    inner: &Arc<Inner>,
+    job: &JobRow,
+    analysis: &AnalysisRow,
+) -> CloudOutcome {
     // With `auto` and local fallback allowed, an outage is not waited out: this computer
     // does the analysis now.
     let fall_back = job.backend.as_deref() == Some("auto")
         && inner.settings.local_fallback
         && inner.models_dir.is_some();
     match round_trip(inner, job, analysis).await {
-        Ok(result) => CloudOutcome::Done(result),
+        Ok(result) => CloudOutcome::Done(Box::new(result)),
         Err(Step::Storage(e)) if e.is_transient() && !fall_back => {
-            wait(inner, job, analysis, JobState::WaitingStorage, e.to_string());
+            wait(
+                inner,
+                job,
+                analysis,
+                JobState::WaitingStorage,
+                e.to_string(),
+            );
             CloudOutcome::Waiting
         }
         // "No worker came" counts as an outage too: capacity, not a verdict on the image.
         Err(Step::Runpod(e))
-            if (e.is_transient() || matches!(e, RunpodError::StuckInQueue { .. })) && !fall_back =>
+            if (e.is_transient() || matches!(e, RunpodError::StuckInQueue { .. }))
+                && !fall_back =>
         {
             wait(inner, job, analysis, JobState::WaitingRunpod, e.to_string());
             CloudOutcome::Waiting
         }
-        Err(Step::WorkerDownload(message)) if !fall_back && job.attempts < MAX_WORKER_DOWNLOAD_TRIES => {
+        Err(Step::WorkerDownload(message))
+            if !fall_back && job.attempts < MAX_WORKER_DOWNLOAD_TRIES =>
+        {
             wait(inner, job, analysis, JobState::WaitingStorage, message);
             CloudOutcome::Waiting
         }
@@ -97,7 +110,11 @@ impl From<ServiceError> for Step {
     }
 }
 
-async fn round_trip(inner: &Arc<Inner>, job: &JobRow, analysis: &AnalysisRow) -> Result<RunResult, Step> {
+async fn round_trip(
+    inner: &Arc<Inner>,
+    job: &JobRow,
+    analysis: &AnalysisRow,
+) -> Result<RunResult, Step> {
     let cloud = inner
         .cloud
         .as_ref()
@@ -138,14 +155,27 @@ async fn round_trip(inner: &Arc<Inner>, job: &JobRow, analysis: &AnalysisRow) ->
                     .map_err(Step::Storage)?;
                 let submitted = cloud
                     .runpod
-                    .submit(&WorkerInput { image_url: url, debug: true })
+                    .submit(&WorkerInput {
+                        image_url: url,
+                        debug: true,
+                    })
                     .await
                     .map_err(Step::Runpod)?;
-                inner.db(|s| s.set_job_runpod(&job.id, Some(&submitted.id), Some(role_name(submitted.endpoint))))?;
+                inner.db(|s| {
+                    s.set_job_runpod(
+                        &job.id,
+                        Some(&submitted.id),
+                        Some(role_name(submitted.endpoint)),
+                    )
+                })?;
                 submitted
             }
         };
-        inner.emit(&analysis.id, name, JobView::WaitingForWorker { seconds: 0.0 });
+        inner.emit(
+            &analysis.id,
+            name,
+            JobView::WaitingForWorker { seconds: 0.0 },
+        );
         let mut marked_running = false;
         let waited = cloud
             .runpod
@@ -153,14 +183,23 @@ async fn round_trip(inner: &Arc<Inner>, job: &JobRow, analysis: &AnalysisRow) ->
                 JobProgress::Waiting { waited } => inner.emit(
                     &analysis.id,
                     name,
-                    JobView::WaitingForWorker { seconds: waited.as_secs_f64() },
+                    JobView::WaitingForWorker {
+                        seconds: waited.as_secs_f64(),
+                    },
                 ),
                 JobProgress::Running { running } => {
                     if !marked_running {
                         marked_running = true;
-                        let _ = inner.db(|s| s.set_job_state(&job.id, JobState::Running, None, None));
+                        let _ =
+                            inner.db(|s| s.set_job_state(&job.id, JobState::Running, None, None));
                     }
-                    inner.emit(&analysis.id, name, JobView::Running { seconds: running.as_secs_f64() })
+                    inner.emit(
+                        &analysis.id,
+                        name,
+                        JobView::Running {
+                            seconds: running.as_secs_f64(),
+                        },
+                    )
                 }
             })
             .await;
@@ -175,7 +214,9 @@ async fn round_trip(inner: &Arc<Inner>, job: &JobRow, analysis: &AnalysisRow) ->
                 .clone();
                 let output = finished.output;
                 let debug = match (output.semantic_segmentation, output.instance_detection) {
-                    (Some(DebugImageSource::Jpeg(a)), Some(DebugImageSource::Jpeg(b))) => Some((a, b)),
+                    (Some(DebugImageSource::Jpeg(a)), Some(DebugImageSource::Jpeg(b))) => {
+                        Some((a, b))
+                    }
                     _ => None,
                 };
                 let model_version = output
@@ -199,9 +240,13 @@ async fn round_trip(inner: &Arc<Inner>, job: &JobRow, analysis: &AnalysisRow) ->
                 current = inner.db(|s| s.job(&job.id))?.unwrap_or_else(|| job.clone());
             }
             // Our worker says so in these words (pano-worker `JobError::Download`).
-            Err(RunpodError::JobFailed { message }) if message.contains("could not be downloaded") => {
+            Err(RunpodError::JobFailed { message })
+                if message.contains("could not be downloaded") =>
+            {
                 inner.db(|s| s.set_job_runpod(&job.id, None, None))?;
-                return Err(Step::WorkerDownload(format!("the worker could not fetch the image ({message})")));
+                return Err(Step::WorkerDownload(format!(
+                    "the worker could not fetch the image ({message})"
+                )));
             }
             Err(e) => return Err(Step::Runpod(e)),
         }

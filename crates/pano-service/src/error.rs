@@ -30,7 +30,9 @@ pub enum ServiceError {
     NoModels,
     #[error("cloud analysis is not configured: {0}")]
     NoCloud(&'static str),
-    #[error("no permanent storage is configured: set an archive (S3 bucket or folder) before approving")]
+    #[error(
+        "no permanent storage is configured: set an archive (S3 bucket or folder) before approving"
+    )]
     NoArchive,
     #[error("the analysis is {}: only a completed analysis can be approved", status.as_str())]
     CannotApprove { status: AnalysisStatus },

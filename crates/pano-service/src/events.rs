@@ -11,17 +11,34 @@ pub enum JobView {
     Reused,
     Uploading,
     /// RunPod has the job; no worker has taken it yet (a cold start).
-    WaitingForWorker { seconds: f64 },
-    Running { seconds: f64 },
+    WaitingForWorker {
+        seconds: f64,
+    },
+    Running {
+        seconds: f64,
+    },
     /// The bucket or archive is unreachable; tried again at `retry_at`.
-    WaitingForStorage { reason: String, retry_at: String },
+    WaitingForStorage {
+        reason: String,
+        retry_at: String,
+    },
     /// RunPod is unreachable or has no worker; tried again at `retry_at`.
-    WaitingForRunpod { reason: String, retry_at: String },
+    WaitingForRunpod {
+        reason: String,
+        retry_at: String,
+    },
     /// The cloud failed; the analysis runs on this computer instead.
-    FallingBackToLocal { reason: String },
+    FallingBackToLocal {
+        reason: String,
+    },
     Completed,
-    Archived { location: String },
-    Failed { code: String, message: String },
+    Archived {
+        location: String,
+    },
+    Failed {
+        code: String,
+        message: String,
+    },
     Cancelled,
 }
 

@@ -27,4 +27,6 @@ pub use settings::{
     Secrets, Settings,
 };
 
-pub use pano_store::{AnalysisRow, AnalysisStatus, ArtefactKind, HistoryFilter, JobRow, JobState, Patient};
+pub use pano_store::{
+    AnalysisRow, AnalysisStatus, ArtefactKind, HistoryFilter, JobRow, JobState, Patient,
+};

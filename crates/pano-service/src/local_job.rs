@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use pano_imaging::{import_bytes, ImportLimits};
-use pano_store::{AnalysisRow, AnalysisStatus, ArtefactKind, BackendKind, CompletedAnalysis, JobRow, JobState};
+use pano_store::{
+    AnalysisRow, AnalysisStatus, ArtefactKind, BackendKind, CompletedAnalysis, JobRow, JobState,
+};
 
 use crate::cloud_job::{run_cloud, CloudOutcome};
 use crate::events::JobView;
@@ -32,7 +34,10 @@ pub(crate) async fn run_analyze(inner: &Arc<Inner>, slots: &Slots, job: JobRow) 
         Ok(a) => a,
         Err(_) => return,
     };
-    if !matches!(analysis.status, AnalysisStatus::Queued | AnalysisStatus::Running) {
+    if !matches!(
+        analysis.status,
+        AnalysisStatus::Queued | AnalysisStatus::Running
+    ) {
         // Cancelled or finished by someone else: the job has nothing left to do.
         let _ = inner.db(|s| s.set_job_state(&job.id, JobState::Cancelled, None, None));
         return;
@@ -53,7 +58,7 @@ pub(crate) async fn run_analyze(inner: &Arc<Inner>, slots: &Slots, job: JobRow) 
             run_cloud(inner, &job, &analysis).await
         };
         match outcome {
-            CloudOutcome::Done(result) => record(inner, &job, &analysis, result),
+            CloudOutcome::Done(result) => record(inner, &job, &analysis, *result),
             CloudOutcome::Waiting => {}
             CloudOutcome::Failed(error) => {
                 let still_wanted = inner
@@ -68,7 +73,9 @@ pub(crate) async fn run_analyze(inner: &Arc<Inner>, slots: &Slots, job: JobRow) 
                     inner.emit(
                         &analysis.id,
                         &analysis.original_file_name,
-                        JobView::FallingBackToLocal { reason: error.to_string() },
+                        JobView::FallingBackToLocal {
+                            reason: error.to_string(),
+                        },
                     );
                     run_local_and_record(inner, slots, &job, &analysis).await;
                 } else {
@@ -81,13 +88,22 @@ pub(crate) async fn run_analyze(inner: &Arc<Inner>, slots: &Slots, job: JobRow) 
     }
 }
 
-async fn run_local_and_record(inner: &Arc<Inner>, slots: &Slots, job: &JobRow, analysis: &AnalysisRow) {
+async fn run_local_and_record(
+    inner: &Arc<Inner>,
+    slots: &Slots,
+    job: &JobRow,
+    analysis: &AnalysisRow,
+) {
     let _permit = slots.local.acquire().await;
     let _ = inner.db(|s| {
         s.start_job_attempt(&job.id, JobState::Running)?;
         s.set_analysis_running(&analysis.id, BackendKind::Local)
     });
-    inner.emit(&analysis.id, &analysis.original_file_name, JobView::Running { seconds: 0.0 });
+    inner.emit(
+        &analysis.id,
+        &analysis.original_file_name,
+        JobView::Running { seconds: 0.0 },
+    );
     let (inner2, analysis2) = (inner.clone(), analysis.clone());
     let result = tokio::task::spawn_blocking(move || run_local(&inner2, &analysis2)).await;
     match result {
@@ -107,13 +123,16 @@ fn run_local(inner: &Inner, analysis: &AnalysisRow) -> Result<RunResult, Service
     let engine = inner.engine()?;
     let bytes = inner.blobs.get(&analysis.image_sha256)?;
     let start = Instant::now();
-    let image = import_bytes(&bytes, &ImportLimits::default()).map_err(|e| ServiceError::Import {
-        path: analysis.original_file_name.clone(),
-        source: e,
-    })?;
+    let image =
+        import_bytes(&bytes, &ImportLimits::default()).map_err(|e| ServiceError::Import {
+            path: analysis.original_file_name.clone(),
+            source: e,
+        })?;
     let result = engine.analyze(&image.rgb, &stem(&analysis.original_file_name), true)?;
     Ok(RunResult {
-        debug: result.debug.map(|d| (d.semantic_segmentation, d.instance_detection)),
+        debug: result
+            .debug
+            .map(|d| (d.semantic_segmentation, d.instance_detection)),
         assessment: result.assessment,
         backend: BackendKind::Local,
         endpoint: None,
@@ -129,10 +148,22 @@ fn run_local(inner: &Inner, analysis: &AnalysisRow) -> Result<RunResult, Service
 fn record(inner: &Inner, job: &JobRow, analysis: &AnalysisRow, result: RunResult) {
     let stored = (|| -> Result<bool, ServiceError> {
         let csv = pano_core::write_csv(&result.assessment);
-        let mut artefacts = vec![(ArtefactKind::Csv, inner.blobs.put(csv.as_bytes())?, csv.len() as u64)];
+        let mut artefacts = vec![(
+            ArtefactKind::Csv,
+            inner.blobs.put(csv.as_bytes())?,
+            csv.len() as u64,
+        )];
         if let Some((seg, det)) = &result.debug {
-            artefacts.push((ArtefactKind::SemanticSegmentation, inner.blobs.put(seg)?, seg.len() as u64));
-            artefacts.push((ArtefactKind::InstanceDetection, inner.blobs.put(det)?, det.len() as u64));
+            artefacts.push((
+                ArtefactKind::SemanticSegmentation,
+                inner.blobs.put(seg)?,
+                seg.len() as u64,
+            ));
+            artefacts.push((
+                ArtefactKind::InstanceDetection,
+                inner.blobs.put(det)?,
+                det.len() as u64,
+            ));
         }
         let done = CompletedAnalysis {
             backend: result.backend,
@@ -148,7 +179,11 @@ fn record(inner: &Inner, job: &JobRow, analysis: &AnalysisRow, result: RunResult
         inner.db(|s| s.complete_analysis(&analysis.id, &job.id, &done))
     })();
     match stored {
-        Ok(true) => inner.emit(&analysis.id, &analysis.original_file_name, JobView::Completed),
+        Ok(true) => inner.emit(
+            &analysis.id,
+            &analysis.original_file_name,
+            JobView::Completed,
+        ),
         Ok(false) => {
             let _ = inner.db(|s| s.set_job_state(&job.id, JobState::Cancelled, None, None));
         }
@@ -162,6 +197,9 @@ pub(crate) fn fail(inner: &Inner, job: &JobRow, analysis: &AnalysisRow, error: &
     inner.emit(
         &analysis.id,
         &analysis.original_file_name,
-        JobView::Failed { code: error.code().to_string(), message },
+        JobView::Failed {
+            code: error.code().to_string(),
+            message,
+        },
     );
 }

@@ -57,7 +57,10 @@ impl AnalysisService {
                     });
                 }
             }
-            if tasks.is_empty() && mode == RunMode::UntilIdle && inner.db(|s| s.unfinished_jobs())?.is_empty() {
+            if tasks.is_empty()
+                && mode == RunMode::UntilIdle
+                && inner.db(|s| s.unfinished_jobs())?.is_empty()
+            {
                 return Ok(());
             }
             let sleep = match inner.db(|s| s.next_retry_at())? {

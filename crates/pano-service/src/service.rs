@@ -9,8 +9,8 @@ use pano_cloud::storage::{AnyStorage, FolderStorage, OpaqueId, S3Storage, TempUp
 use pano_engine::{Engine, EngineOptions, ModelManifest};
 use pano_imaging::{import_bytes, ImportLimits};
 use pano_store::{
-    AnalysisRow, AuditAction, AuditEntry, BackendKind, BlobDir, HistoryFilter,
-    JobKind, JobRow, NewAnalysis, NewPatient, Patient, Store, StoreError,
+    AnalysisRow, AuditAction, AuditEntry, BackendKind, BlobDir, HistoryFilter, JobKind, JobRow,
+    NewAnalysis, NewPatient, Patient, Store, StoreError,
 };
 use serde::Serialize;
 use tokio::sync::{broadcast, Notify};
@@ -121,9 +121,7 @@ impl AnalysisService {
                     ServiceError::Settings("archive = s3 needs an [s3] section".into())
                 })?;
                 let creds = secrets.s3.as_ref().ok_or_else(|| {
-                    ServiceError::Settings(
-                        "archive = s3 needs the S3 access key and secret".into(),
-                    )
+                    ServiceError::Settings("archive = s3 needs the S3 access key and secret".into())
                 })?;
                 Some(AnyStorage::S3(S3Storage::new(s3, creds)?))
             }
@@ -172,7 +170,11 @@ impl AnalysisService {
 
     /// The local models' manifest, or why there is none (missing folder, bad manifest).
     pub fn local_models(&self) -> Result<ModelManifest, ServiceError> {
-        let dir = self.inner.models_dir.as_ref().ok_or(ServiceError::NoModels)?;
+        let dir = self
+            .inner
+            .models_dir
+            .as_ref()
+            .ok_or(ServiceError::NoModels)?;
         Ok(ModelManifest::load(dir)?)
     }
 
@@ -187,19 +189,30 @@ impl AnalysisService {
 
     /// Whether cloud analysis is possible, and if not, why.
     pub fn cloud_status(&self) -> Result<(), ServiceError> {
-        self.inner.cloud.as_ref().map(|_| ()).map_err(|why| ServiceError::NoCloud(why))
+        self.inner
+            .cloud
+            .as_ref()
+            .map(|_| ())
+            .map_err(|why| ServiceError::NoCloud(why))
     }
 
     /// Adds a radiograph to the queue. The file is read, hashed and looked up first: an
     /// image already analysed (or on its way) with the same models returns that analysis at
     /// once. A new image is validated by the importer (a bad file is refused here, with
     /// nothing stored), copied into the data folder and queued.
-    pub fn enqueue(&self, path: &Path, backend: Option<BackendChoice>) -> Result<Enqueued, ServiceError> {
+    pub fn enqueue(
+        &self,
+        path: &Path,
+        backend: Option<BackendChoice>,
+    ) -> Result<Enqueued, ServiceError> {
         let backend = backend.unwrap_or(self.inner.settings.backend);
         let limits = ImportLimits::default();
         let shown = path.display().to_string();
         let size = std::fs::metadata(path)
-            .map_err(|e| ServiceError::Read { path: shown.clone(), source: e })?
+            .map_err(|e| ServiceError::Read {
+                path: shown.clone(),
+                source: e,
+            })?
             .len();
         if size > limits.max_file_bytes {
             return Err(ServiceError::Import {
@@ -209,15 +222,28 @@ impl AnalysisService {
                 },
             });
         }
-        let bytes = std::fs::read(path).map_err(|e| ServiceError::Read { path: shown.clone(), source: e })?;
+        let bytes = std::fs::read(path).map_err(|e| ServiceError::Read {
+            path: shown.clone(),
+            source: e,
+        })?;
         let sha = BlobDir::sha256(&bytes);
         let planned = self.inner.plan_backend(backend)?;
         let model_version = self.inner.expected_model_version(planned)?;
-        if let Some(existing) = self.inner.db(|s| s.reusable_analysis(&sha, &model_version))? {
-            self.inner.emit(&existing.id, &existing.original_file_name, JobView::Reused);
-            return Ok(Enqueued { analysis: existing, reused: true });
+        if let Some(existing) = self
+            .inner
+            .db(|s| s.reusable_analysis(&sha, &model_version))?
+        {
+            self.inner
+                .emit(&existing.id, &existing.original_file_name, JobView::Reused);
+            return Ok(Enqueued {
+                analysis: existing,
+                reused: true,
+            });
         }
-        let image = import_bytes(&bytes, &limits).map_err(|e| ServiceError::Import { path: shown, source: e })?;
+        let image = import_bytes(&bytes, &limits).map_err(|e| ServiceError::Import {
+            path: shown,
+            source: e,
+        })?;
         self.inner.blobs.put(&bytes)?;
         let file_name = path
             .file_name()
@@ -238,9 +264,13 @@ impl AnalysisService {
             actor: self.inner.operator.clone(),
         };
         let row = self.inner.db(|s| s.insert_analysis(&new))?;
-        self.inner.emit(&row.id, &row.original_file_name, JobView::Queued);
+        self.inner
+            .emit(&row.id, &row.original_file_name, JobView::Queued);
         self.inner.wake.notify_one();
-        Ok(Enqueued { analysis: row, reused: false })
+        Ok(Enqueued {
+            analysis: row,
+            reused: false,
+        })
     }
 
     pub fn analysis(&self, id: &str) -> Result<AnalysisRow, ServiceError> {
@@ -254,21 +284,29 @@ impl AnalysisService {
         let assessment = self.inner.db(|s| s.assessment(id, &stem))?;
         let csv = assessment.as_ref().map(pano_core::write_csv);
         let detail = AnalysisDetail {
-            findings: assessment.map(|a| a.findings().collect()).unwrap_or_default(),
+            findings: assessment
+                .map(|a| a.findings().collect())
+                .unwrap_or_default(),
             csv,
             notice: analysis.test_model.then(|| TEST_MODEL_NOTICE.to_string()),
             jobs: self.inner.db(|s| s.jobs_of(id))?,
             audit: Vec::new(),
             analysis,
         };
-        self.inner.db(|s| s.append_audit(viewer, AuditAction::Viewed, Some(id), None))?;
+        self.inner
+            .db(|s| s.append_audit(viewer, AuditAction::Viewed, Some(id), None))?;
         let audit = self.inner.db(|s| s.audit_of(id))?;
         Ok(AnalysisDetail { audit, ..detail })
     }
 
     /// The CSV (exactly the reference format) or a JSON document with the findings and
     /// what made them.
-    pub fn export(&self, id: &str, format: ExportFormat, viewer: &str) -> Result<Vec<u8>, ServiceError> {
+    pub fn export(
+        &self,
+        id: &str,
+        format: ExportFormat,
+        viewer: &str,
+    ) -> Result<Vec<u8>, ServiceError> {
         let detail = self.open_analysis(id, viewer)?;
         match format {
             ExportFormat::Csv => detail
@@ -291,7 +329,11 @@ impl AnalysisService {
 
     /// A debug image of a completed analysis (`semantic-segmentation` or
     /// `instance-detection`).
-    pub fn artefact(&self, id: &str, kind: pano_store::ArtefactKind) -> Result<Vec<u8>, ServiceError> {
+    pub fn artefact(
+        &self,
+        id: &str,
+        kind: pano_store::ArtefactKind,
+    ) -> Result<Vec<u8>, ServiceError> {
         let artefacts = self.inner.db(|s| s.artefacts(id))?;
         let sha = artefacts
             .into_iter()
@@ -314,7 +356,11 @@ impl AnalysisService {
         self.inner.db(|s| s.search_patients(query, limit))
     }
 
-    pub fn create_patient(&self, display_name: &str, external_id: Option<&str>) -> Result<Patient, ServiceError> {
+    pub fn create_patient(
+        &self,
+        display_name: &str,
+        external_id: Option<&str>,
+    ) -> Result<Patient, ServiceError> {
         let name = display_name.trim();
         if name.is_empty() {
             return Err(ServiceError::MissingApprovalDetail("a patient name"));
@@ -323,17 +369,27 @@ impl AnalysisService {
             s.insert_patient(&NewPatient {
                 id: OpaqueId::random().to_string(),
                 display_name: name.to_string(),
-                external_id: external_id.map(str::trim).filter(|e| !e.is_empty()).map(String::from),
+                external_id: external_id
+                    .map(str::trim)
+                    .filter(|e| !e.is_empty())
+                    .map(String::from),
             })
         })
     }
 
     /// Approves a completed analysis for a patient, then tries to file it at once; if the
     /// storage is down the archive job waits in the queue. Approving again is harmless.
-    pub async fn approve(&self, id: &str, patient: PatientChoice, approver: &str) -> Result<ApprovalOutcome, ServiceError> {
+    pub async fn approve(
+        &self,
+        id: &str,
+        patient: PatientChoice,
+        approver: &str,
+    ) -> Result<ApprovalOutcome, ServiceError> {
         let approver = approver.trim();
         if approver.is_empty() {
-            return Err(ServiceError::MissingApprovalDetail("the approving clinician's name"));
+            return Err(ServiceError::MissingApprovalDetail(
+                "the approving clinician's name",
+            ));
         }
         let analysis = self.inner.db(|s| s.analysis(id))?;
         let wanted = match &patient {
@@ -344,30 +400,41 @@ impl AnalysisService {
         if self.inner.archive.is_none() {
             return Err(ServiceError::NoArchive);
         }
-        let (patient, already) = match step {
-            ApproveStep::AlreadyDone => {
-                let pid = analysis.patient_id.clone().ok_or(ServiceError::Store(StoreError::Corrupt("approved without a patient".into())))?;
-                (self.inner.db(|s| s.patient(&pid))?, true)
-            }
-            ApproveStep::Approve => {
-                let patient = match patient {
-                    PatientChoice::Existing(pid) => self.inner.db(|s| s.patient(&pid))?,
-                    PatientChoice::New { display_name, external_id } => {
-                        self.create_patient(&display_name, external_id.as_deref())?
-                    }
-                };
-                let job_id = new_id();
-                let changed = self.inner.db(|s| s.mark_approved(id, &patient.id, approver, &job_id))?;
-                if !changed {
-                    // Someone else changed it between the check and the update: report the
-                    // state it is in now.
-                    let now = self.inner.db(|s| s.analysis(id))?;
-                    approve_step(now.status, now.patient_id.as_deref(), Some(&patient.id))?;
-                    return Box::pin(self.approve(id, PatientChoice::Existing(patient.id), approver)).await;
+        let (patient, already) =
+            match step {
+                ApproveStep::AlreadyDone => {
+                    let pid = analysis.patient_id.clone().ok_or(ServiceError::Store(
+                        StoreError::Corrupt("approved without a patient".into()),
+                    ))?;
+                    (self.inner.db(|s| s.patient(&pid))?, true)
                 }
-                (patient, false)
-            }
-        };
+                ApproveStep::Approve => {
+                    let patient = match patient {
+                        PatientChoice::Existing(pid) => self.inner.db(|s| s.patient(&pid))?,
+                        PatientChoice::New {
+                            display_name,
+                            external_id,
+                        } => self.create_patient(&display_name, external_id.as_deref())?,
+                    };
+                    let job_id = new_id();
+                    let changed = self
+                        .inner
+                        .db(|s| s.mark_approved(id, &patient.id, approver, &job_id))?;
+                    if !changed {
+                        // Someone else changed it between the check and the update: report the
+                        // state it is in now.
+                        let now = self.inner.db(|s| s.analysis(id))?;
+                        approve_step(now.status, now.patient_id.as_deref(), Some(&patient.id))?;
+                        return Box::pin(self.approve(
+                            id,
+                            PatientChoice::Existing(patient.id),
+                            approver,
+                        ))
+                        .await;
+                    }
+                    (patient, false)
+                }
+            };
         // File it now if the storage answers; otherwise the queue keeps trying.
         let mut pending_reason = None;
         if let Some(job_id) = self.inner.db(|s| s.active_job(id, JobKind::Archive))? {
@@ -380,7 +447,11 @@ impl AnalysisService {
         let analysis = self.inner.db(|s| s.analysis(id))?;
         Ok(ApprovalOutcome {
             archived_location: analysis.archived_location.clone(),
-            pending_reason: if analysis.archived_location.is_some() { None } else { pending_reason },
+            pending_reason: if analysis.archived_location.is_some() {
+                None
+            } else {
+                pending_reason
+            },
             analysis,
             patient,
             already_approved: already,
@@ -392,7 +463,9 @@ impl AnalysisService {
     pub async fn reject(&self, id: &str, by: &str) -> Result<AnalysisRow, ServiceError> {
         let by = by.trim();
         if by.is_empty() {
-            return Err(ServiceError::MissingApprovalDetail("the rejecting clinician's name"));
+            return Err(ServiceError::MissingApprovalDetail(
+                "the rejecting clinician's name",
+            ));
         }
         let analysis = self.inner.db(|s| s.analysis(id))?;
         if reject_step(analysis.status)? == RejectStep::AlreadyDone {
@@ -400,7 +473,9 @@ impl AnalysisService {
         }
         let temp = self.inner.db(|s| s.temp_upload_of(id))?;
         let job_id = new_id();
-        let (changed, freed) = self.inner.db(|s| s.mark_rejected(id, by, temp.as_deref().map(|t| (job_id.as_str(), t))))?;
+        let (changed, freed) = self
+            .inner
+            .db(|s| s.mark_rejected(id, by, temp.as_deref().map(|t| (job_id.as_str(), t))))?;
         if !changed {
             let now = self.inner.db(|s| s.analysis(id))?;
             reject_step(now.status)?;
@@ -414,14 +489,17 @@ impl AnalysisService {
                 let _ = crate::archive_job::run_discard(&self.inner, &job).await;
             }
         }
-        self.inner.emit(id, &analysis.original_file_name, JobView::Cancelled);
+        self.inner
+            .emit(id, &analysis.original_file_name, JobView::Cancelled);
         self.inner.db(|s| s.analysis(id))
     }
 
     /// Stops a queued or running analysis (a RunPod job is cancelled there too).
     pub async fn cancel(&self, id: &str) -> Result<bool, ServiceError> {
         let jobs = self.inner.db(|s| s.jobs_of(id))?;
-        let cancelled = self.inner.db(|s| s.cancel_analysis(id, &self.inner.operator))?;
+        let cancelled = self
+            .inner
+            .db(|s| s.cancel_analysis(id, &self.inner.operator))?;
         if cancelled {
             if let Ok(cloud) = &self.inner.cloud {
                 for job in jobs.iter().filter(|j| !j.state.is_finished()) {
@@ -431,7 +509,8 @@ impl AnalysisService {
                 }
             }
             let row = self.inner.db(|s| s.analysis(id))?;
-            self.inner.emit(id, &row.original_file_name, JobView::Cancelled);
+            self.inner
+                .emit(id, &row.original_file_name, JobView::Cancelled);
         }
         Ok(cancelled)
     }
@@ -442,8 +521,10 @@ impl AnalysisService {
         retry_allowed(analysis.status)?;
         let backend = backend.unwrap_or(self.inner.settings.backend);
         let job_id = new_id();
-        self.inner.db(|s| s.requeue_failed(id, &job_id, backend.as_str()))?;
-        self.inner.emit(id, &analysis.original_file_name, JobView::Queued);
+        self.inner
+            .db(|s| s.requeue_failed(id, &job_id, backend.as_str()))?;
+        self.inner
+            .emit(id, &analysis.original_file_name, JobView::Queued);
         self.inner.wake.notify_one();
         Ok(())
     }
@@ -458,15 +539,25 @@ impl AnalysisService {
     /// Checks RunPod (health of the primary endpoint) and the temp bucket.
     pub async fn test_cloud(&self) -> Result<String, ServiceError> {
         use pano_cloud::storage::PermanentStorage;
-        let cloud = self.inner.cloud.as_ref().map_err(|why| ServiceError::NoCloud(why))?;
+        let cloud = self
+            .inner
+            .cloud
+            .as_ref()
+            .map_err(|why| ServiceError::NoCloud(why))?;
         cloud.temp.test_connection().await?;
-        let health = cloud.runpod.health(pano_cloud::runpod::EndpointRole::Primary).await?;
+        let health = cloud
+            .runpod
+            .health(pano_cloud::runpod::EndpointRole::Primary)
+            .await?;
         Ok(health.describe().to_string())
     }
 }
 
 impl Inner {
-    pub(crate) fn db<T>(&self, f: impl FnOnce(&mut Store) -> Result<T, StoreError>) -> Result<T, ServiceError> {
+    pub(crate) fn db<T>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, StoreError>,
+    ) -> Result<T, ServiceError> {
         let mut store = self.store.lock().unwrap_or_else(|p| p.into_inner());
         Ok(f(&mut store)?)
     }
@@ -481,7 +572,11 @@ impl Inner {
 
     pub(crate) fn manifest(&self) -> Option<&ModelManifest> {
         self.manifest
-            .get_or_init(|| self.models_dir.as_ref().and_then(|d| ModelManifest::load(d).ok()))
+            .get_or_init(|| {
+                self.models_dir
+                    .as_ref()
+                    .and_then(|d| ModelManifest::load(d).ok())
+            })
             .as_ref()
     }
 
@@ -491,17 +586,26 @@ impl Inner {
         match choice {
             BackendChoice::Local => Ok(BackendKind::Local),
             BackendChoice::Cloud => {
-                self.cloud.as_ref().map_err(|why| ServiceError::NoCloud(why))?;
+                self.cloud
+                    .as_ref()
+                    .map_err(|why| ServiceError::NoCloud(why))?;
                 Ok(BackendKind::Cloud)
             }
-            BackendChoice::Auto => Ok(if self.cloud.is_ok() { BackendKind::Cloud } else { BackendKind::Local }),
+            BackendChoice::Auto => Ok(if self.cloud.is_ok() {
+                BackendKind::Cloud
+            } else {
+                BackendKind::Local
+            }),
         }
     }
 
     /// The model version a new result is expected to carry: the local models' for local
     /// runs; for the cloud, what the endpoint reported last, else the local models' (our
     /// worker runs the same files).
-    pub(crate) fn expected_model_version(&self, backend: BackendKind) -> Result<String, ServiceError> {
+    pub(crate) fn expected_model_version(
+        &self,
+        backend: BackendKind,
+    ) -> Result<String, ServiceError> {
         let local = self.manifest().map(|m| m.model_version.clone());
         match backend {
             BackendKind::Local => {
@@ -511,10 +615,12 @@ impl Inner {
                 // A broken models folder is reported when the engine loads, with its reason.
                 Ok(local.unwrap_or_else(|| "unknown".into()))
             }
-            BackendKind::Cloud => Ok(match self.db(|s| s.last_model_version(BackendKind::Cloud))? {
-                Some(v) => v,
-                None => local.unwrap_or_else(|| "unknown".into()),
-            }),
+            BackendKind::Cloud => Ok(
+                match self.db(|s| s.last_model_version(BackendKind::Cloud))? {
+                    Some(v) => v,
+                    None => local.unwrap_or_else(|| "unknown".into()),
+                },
+            ),
         }
     }
 
@@ -545,14 +651,30 @@ impl Inner {
 }
 
 fn cloud_parts(settings: &Settings, secrets: &Secrets) -> Result<CloudParts, &'static str> {
-    let endpoint_id = settings.runpod.endpoint_id.as_deref().ok_or("no RunPod endpoint id is set")?;
-    let key = secrets.runpod_api_key.clone().ok_or("no RunPod API key is stored")?;
-    let s3 = settings.s3.clone().ok_or("no S3 bucket is configured for uploads")?;
-    let creds = secrets.s3.as_ref().ok_or("no S3 access key and secret are stored")?;
+    let endpoint_id = settings
+        .runpod
+        .endpoint_id
+        .as_deref()
+        .ok_or("no RunPod endpoint id is set")?;
+    let key = secrets
+        .runpod_api_key
+        .clone()
+        .ok_or("no RunPod API key is stored")?;
+    let s3 = settings
+        .s3
+        .clone()
+        .ok_or("no S3 bucket is configured for uploads")?;
+    let creds = secrets
+        .s3
+        .as_ref()
+        .ok_or("no S3 access key and secret are stored")?;
     let temp = S3Storage::new(s3, creds).map_err(|_| "the S3 settings are incomplete (bucket)")?;
     let r = &settings.runpod;
     let mut rp = RunpodSettings::new(RunpodEndpoint::new(&r.base_url, endpoint_id));
-    rp.backup = r.backup_endpoint_id.as_deref().map(|b| RunpodEndpoint::new(&r.base_url, b));
+    rp.backup = r
+        .backup_endpoint_id
+        .as_deref()
+        .map(|b| RunpodEndpoint::new(&r.base_url, b));
     rp.execution_timeout = Duration::from_secs(r.execution_timeout_s);
     rp.queue_timeout = Duration::from_secs(r.queue_timeout_s);
     rp.request_timeout = Duration::from_secs(r.request_timeout_s);

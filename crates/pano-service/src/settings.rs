@@ -171,8 +171,8 @@ impl Settings {
 
     /// Writes the file atomically. `Settings` has no field that can hold a secret.
     pub fn save(&self, path: &Path) -> Result<(), ServiceError> {
-        let text = toml::to_string_pretty(self)
-            .map_err(|e| ServiceError::Settings(e.to_string()))?;
+        let text =
+            toml::to_string_pretty(self).map_err(|e| ServiceError::Settings(e.to_string()))?;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
                 .map_err(|e| ServiceError::Settings(format!("{}: {e}", dir.display())))?;
@@ -233,7 +233,9 @@ impl Settings {
         self.data_dir
             .clone()
             .or_else(|| dirs::data_local_dir().map(|d| d.join("pano")))
-            .ok_or_else(|| ServiceError::Settings("no data folder: set data_dir or PANO_DATA_DIR".into()))
+            .ok_or_else(|| {
+                ServiceError::Settings("no data folder: set data_dir or PANO_DATA_DIR".into())
+            })
     }
 
     pub fn database_path(&self) -> Result<PathBuf, ServiceError> {
@@ -258,7 +260,10 @@ pub struct Secrets {
 impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Secrets")
-            .field("runpod_api_key", &self.runpod_api_key.as_ref().map(|_| "<set>"))
+            .field(
+                "runpod_api_key",
+                &self.runpod_api_key.as_ref().map(|_| "<set>"),
+            )
             .field("s3", &self.s3.as_ref().map(|_| "<set>"))
             .finish()
     }

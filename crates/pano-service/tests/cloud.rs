@@ -11,7 +11,10 @@ use pano_service::{
     AnalysisService, AnalysisStatus, ArchiveSettings, BackendChoice, JobView, PatientChoice,
     RetrySettings, RunMode, RunpodFileSettings, Secrets, Settings,
 };
-use pano_testkit::{distinct_radiographs, LocalRunpod, S3Peer, ACCESS_KEY, BUCKET, RUNPOD_ENDPOINT, RUNPOD_KEY, SECRET_KEY};
+use pano_testkit::{
+    distinct_radiographs, LocalRunpod, S3Peer, ACCESS_KEY, BUCKET, RUNPOD_ENDPOINT, RUNPOD_KEY,
+    SECRET_KEY,
+};
 
 fn settings(dir: &Path, s3: &S3Peer, runpod_base: &str, backend: BackendChoice) -> Settings {
     Settings {
@@ -33,7 +36,10 @@ fn settings(dir: &Path, s3: &S3Peer, runpod_base: &str, backend: BackendChoice) 
             ..S3Settings::default()
         }),
         archive: ArchiveSettings::S3,
-        retry: RetrySettings { base_s: 0.3, cap_s: 1.5 },
+        retry: RetrySettings {
+            base_s: 0.3,
+            cap_s: 1.5,
+        },
         ..Settings::default()
     }
 }
@@ -55,7 +61,11 @@ fn a_cloud_analysis_equals_the_local_one_and_is_filed_in_the_bucket() {
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let service = AnalysisService::open(settings(dir.path(), &s3, &runpod.base_url(), BackendChoice::Cloud), secrets()).unwrap();
+        let service = AnalysisService::open(
+            settings(dir.path(), &s3, &runpod.base_url(), BackendChoice::Cloud),
+            secrets(),
+        )
+        .unwrap();
         let images = distinct_radiographs(dir.path(), 2);
         let a = service.enqueue(&images[0], None).unwrap().analysis.id;
         let b = service.enqueue(&images[1], None).unwrap().analysis.id;
@@ -64,27 +74,56 @@ fn a_cloud_analysis_equals_the_local_one_and_is_filed_in_the_bucket() {
         assert_eq!(row.status, AnalysisStatus::Completed, "{row:?}");
         assert_eq!(serde_json::to_value(row.backend).unwrap(), "cloud");
         assert_eq!(row.endpoint.as_deref(), Some(RUNPOD_ENDPOINT));
-        assert_eq!(row.model_version, "test-random-weights-1", "reported by the worker");
+        assert_eq!(
+            row.model_version, "test-random-weights-1",
+            "reported by the worker"
+        );
         assert!(row.test_model);
         assert!(row.queue_ms.is_some());
-        assert_eq!(s3.keys("temp/").len(), 2, "one temp object per job: {:?}", s3.keys(""));
+        assert_eq!(
+            s3.keys("temp/").len(),
+            2,
+            "one temp object per job: {:?}",
+            s3.keys("")
+        );
 
         // The same image analysed here gives the same CSV, byte for byte.
         let local_dir = tempfile::tempdir().unwrap();
-        let mut local_settings = settings(local_dir.path(), &s3, &runpod.base_url(), BackendChoice::Local);
+        let mut local_settings = settings(
+            local_dir.path(),
+            &s3,
+            &runpod.base_url(),
+            BackendChoice::Local,
+        );
         local_settings.archive = ArchiveSettings::None;
         let local = AnalysisService::open(local_settings, Secrets::default()).unwrap();
         let l = local.enqueue(&images[0], None).unwrap().analysis.id;
         local.run(RunMode::UntilIdle).await.unwrap();
-        assert_eq!(local.open_analysis(&l, "t").unwrap().csv, service.open_analysis(&a, "t").unwrap().csv);
+        assert_eq!(
+            local.open_analysis(&l, "t").unwrap().csv,
+            service.open_analysis(&a, "t").unwrap().csv
+        );
 
         // Approved: the set lands under patients/, the temp object goes.
         let outcome = service
-            .approve(&a, PatientChoice::New { display_name: "Ada".into(), external_id: None }, "Dr Bell")
+            .approve(
+                &a,
+                PatientChoice::New {
+                    display_name: "Ada".into(),
+                    external_id: None,
+                },
+                "Dr Bell",
+            )
             .await
             .unwrap();
         let location = outcome.archived_location.unwrap();
-        assert!(location.starts_with(&format!("s3://{BUCKET}/patients/{}/{a}/", outcome.patient.id)), "{location}");
+        assert!(
+            location.starts_with(&format!(
+                "s3://{BUCKET}/patients/{}/{a}/",
+                outcome.patient.id
+            )),
+            "{location}"
+        );
         let filed = s3.keys("patients/");
         assert_eq!(filed.len(), 5, "{filed:?}");
         assert!(filed.iter().any(|k| k.ends_with("/input.png")));
@@ -101,9 +140,16 @@ fn an_outage_of_storage_and_runpod_mid_batch_is_waited_out() {
     let mut runpod = LocalRunpod::start();
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let service = AnalysisService::open(settings(dir.path(), &s3, &runpod.base_url(), BackendChoice::Cloud), secrets()).unwrap();
+    let service = AnalysisService::open(
+        settings(dir.path(), &s3, &runpod.base_url(), BackendChoice::Cloud),
+        secrets(),
+    )
+    .unwrap();
     let images = distinct_radiographs(dir.path(), 3);
-    let ids: Vec<String> = images.iter().map(|p| service.enqueue(p, None).unwrap().analysis.id).collect();
+    let ids: Vec<String> = images
+        .iter()
+        .map(|p| service.enqueue(p, None).unwrap().analysis.id)
+        .collect();
     let mut events = service.subscribe();
     let run = rt.spawn({
         let service = service.clone();
@@ -112,7 +158,11 @@ fn an_outage_of_storage_and_runpod_mid_batch_is_waited_out() {
 
     // Once the first job is at RunPod, both peers go away.
     wait_until(Duration::from_secs(60), || {
-        service.queue().unwrap().iter().any(|j| j.runpod_job_id.is_some())
+        service
+            .queue()
+            .unwrap()
+            .iter()
+            .any(|j| j.runpod_job_id.is_some())
     });
     s3.stop();
     runpod.stop();
@@ -138,17 +188,32 @@ fn an_outage_of_storage_and_runpod_mid_batch_is_waited_out() {
         let row = service.analysis(id).unwrap();
         assert_eq!(row.status, AnalysisStatus::Completed, "{row:?}");
     }
-    assert_eq!(s3.keys("temp/").len(), 3, "a repeated upload replaces its object");
+    assert_eq!(
+        s3.keys("temp/").len(),
+        3,
+        "a repeated upload replaces its object"
+    );
     let mut said = Vec::new();
     while let Ok(e) = events.try_recv() {
         said.push(e.view.describe());
     }
     // A job is submitted again only when the worker itself could not fetch the image
     // (it tried while the bucket was down); a job waiting at RunPod is polled again.
-    let refetches = said.iter().filter(|s| s.contains("the worker could not fetch the image")).count();
+    let refetches = said
+        .iter()
+        .filter(|s| s.contains("the worker could not fetch the image"))
+        .count();
     assert_eq!(runpod.submissions(), 3 + refetches, "{said:?}");
-    assert!(said.iter().any(|s| s.starts_with("waiting for RunPod: RunPod cannot be reached")), "{said:?}");
-    assert!(said.iter().any(|s| s.starts_with("waiting for storage: the storage endpoint")), "{said:?}");
+    assert!(
+        said.iter()
+            .any(|s| s.starts_with("waiting for RunPod: RunPod cannot be reached")),
+        "{said:?}"
+    );
+    assert!(
+        said.iter()
+            .any(|s| s.starts_with("waiting for storage: the storage endpoint")),
+        "{said:?}"
+    );
 }
 
 #[test]
@@ -158,11 +223,18 @@ fn auto_falls_back_to_this_computer_when_runpod_is_unreachable() {
     let nowhere = format!("http://127.0.0.1:{}/v2", pano_testkit::free_port());
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let service = AnalysisService::open(settings(dir.path(), &s3, &nowhere, BackendChoice::Auto), secrets()).unwrap();
+        let service = AnalysisService::open(
+            settings(dir.path(), &s3, &nowhere, BackendChoice::Auto),
+            secrets(),
+        )
+        .unwrap();
         let mut events = service.subscribe();
         let image = distinct_radiographs(dir.path(), 1).remove(0);
         let id = service.enqueue(&image, None).unwrap().analysis.id;
-        tokio::time::timeout(Duration::from_secs(120), service.run(RunMode::UntilIdle)).await.unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(120), service.run(RunMode::UntilIdle))
+            .await
+            .unwrap()
+            .unwrap();
         let row = service.analysis(&id).unwrap();
         assert_eq!(row.status, AnalysisStatus::Completed);
         assert_eq!(row.endpoint, None);

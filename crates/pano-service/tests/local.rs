@@ -16,10 +16,15 @@ fn settings(dir: &Path, archive: Option<&Path>) -> Settings {
         data_dir: Some(dir.join("data")),
         models_dir: Some(test_models()),
         archive: match archive {
-            Some(p) => ArchiveSettings::Folder { path: p.to_path_buf() },
+            Some(p) => ArchiveSettings::Folder {
+                path: p.to_path_buf(),
+            },
             None => ArchiveSettings::None,
         },
-        retry: RetrySettings { base_s: 0.2, cap_s: 1.0 },
+        retry: RetrySettings {
+            base_s: 0.2,
+            cap_s: 1.0,
+        },
         operator: Some("test-operator".into()),
         ..Settings::default()
     }
@@ -31,7 +36,11 @@ fn service(dir: &Path, archive: Option<&Path>) -> AnalysisService {
 
 fn small_image(dir: &Path) -> std::path::PathBuf {
     let path = dir.join("pan-small-wide.png");
-    std::fs::copy(pano_testkit::repo_root().join("tests/data/pan-small-wide.png"), &path).unwrap();
+    std::fs::copy(
+        pano_testkit::repo_root().join("tests/data/pan-small-wide.png"),
+        &path,
+    )
+    .unwrap();
     path
 }
 
@@ -46,7 +55,10 @@ async fn analyse_cache_approve_and_file_in_the_archive() {
     let queued = service.enqueue(&sample_path(), None).unwrap();
     assert!(!queued.reused);
     assert_eq!(queued.analysis.status, AnalysisStatus::Queued);
-    assert_eq!((queued.analysis.width, queued.analysis.height), (2356, 1292));
+    assert_eq!(
+        (queued.analysis.width, queued.analysis.height),
+        (2356, 1292)
+    );
     let id = queued.analysis.id.clone();
     service.run(RunMode::UntilIdle).await.unwrap();
 
@@ -59,12 +71,22 @@ async fn analyse_cache_approve_and_file_in_the_archive() {
     assert_eq!(detail.findings.len(), 256);
     assert!(detail.notice.unwrap().contains("not for diagnosis"));
     let csv = detail.csv.unwrap();
-    assert!(csv.starts_with("file_name,fdi,finding,score\npan-01432,11,"), "{csv}");
+    assert!(
+        csv.starts_with("file_name,fdi,finding,score\npan-01432,11,"),
+        "{csv}"
+    );
     // The stored CSV equals the engine's own CSV of the reference run.
-    let reference = std::fs::read_to_string(pano_testkit::repo_root().join("tests/reference/pan-01432.csv")).unwrap();
-    let diff = pano_core::parse_csv(&csv).unwrap().max_abs_difference(&pano_core::parse_csv(&reference).unwrap());
+    let reference =
+        std::fs::read_to_string(pano_testkit::repo_root().join("tests/reference/pan-01432.csv"))
+            .unwrap();
+    let diff = pano_core::parse_csv(&csv)
+        .unwrap()
+        .max_abs_difference(&pano_core::parse_csv(&reference).unwrap());
     assert!(diff < 1e-3, "differs from the Python reference by {diff}");
-    for kind in [ArtefactKind::SemanticSegmentation, ArtefactKind::InstanceDetection] {
+    for kind in [
+        ArtefactKind::SemanticSegmentation,
+        ArtefactKind::InstanceDetection,
+    ] {
         assert_eq!(&service.artefact(&id, kind).unwrap()[..2], b"\xff\xd8");
     }
     let mut seen = Vec::new();
@@ -86,7 +108,14 @@ async fn analyse_cache_approve_and_file_in_the_archive() {
 
     // Approval needs a completed analysis and a patient; the archive gets the set.
     let outcome = service
-        .approve(&id, PatientChoice::New { display_name: "Ada Lovelace".into(), external_id: Some("EXT-1".into()) }, "Dr Bell")
+        .approve(
+            &id,
+            PatientChoice::New {
+                display_name: "Ada Lovelace".into(),
+                external_id: Some("EXT-1".into()),
+            },
+            "Dr Bell",
+        )
         .await
         .unwrap();
     let location = outcome.archived_location.clone().expect("filed at once");
@@ -95,32 +124,76 @@ async fn analyse_cache_approve_and_file_in_the_archive() {
     files.sort();
     assert_eq!(
         files,
-        ["analysis.json", "debug/instance-detection.jpg", "debug/semantic-segmentation.jpg", "findings.csv", "input.jpg"]
+        [
+            "analysis.json",
+            "debug/instance-detection.jpg",
+            "debug/semantic-segmentation.jpg",
+            "findings.csv",
+            "input.jpg"
+        ]
     );
-    assert_eq!(std::fs::read(set.join("input.jpg")).unwrap(), std::fs::read(sample_path()).unwrap());
-    assert_eq!(std::fs::read_to_string(set.join("findings.csv")).unwrap(), csv);
+    assert_eq!(
+        std::fs::read(set.join("input.jpg")).unwrap(),
+        std::fs::read(sample_path()).unwrap()
+    );
+    assert_eq!(
+        std::fs::read_to_string(set.join("findings.csv")).unwrap(),
+        csv
+    );
     let json = std::fs::read_to_string(set.join("analysis.json")).unwrap();
-    assert!(!json.contains("Ada") && !json.contains("EXT-1"), "no patient name leaves the database: {json}");
+    assert!(
+        !json.contains("Ada") && !json.contains("EXT-1"),
+        "no patient name leaves the database: {json}"
+    );
     assert!(json.contains(&outcome.patient.id));
     assert!(set.starts_with(archive.join("patients").join(&outcome.patient.id)));
 
     // Approving again is harmless; for another patient it is refused; rejecting is refused.
-    let repeat = service.approve(&id, PatientChoice::Existing(outcome.patient.id.clone()), "Dr Bell").await.unwrap();
+    let repeat = service
+        .approve(
+            &id,
+            PatientChoice::Existing(outcome.patient.id.clone()),
+            "Dr Bell",
+        )
+        .await
+        .unwrap();
     assert!(repeat.already_approved);
     let other = service.create_patient("Someone Else", None).unwrap();
-    let err = service.approve(&id, PatientChoice::Existing(other.id), "Dr Bell").await.unwrap_err();
+    let err = service
+        .approve(&id, PatientChoice::Existing(other.id), "Dr Bell")
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), "approved_for_another_patient");
-    assert_eq!(service.reject(&id, "Dr Bell").await.unwrap_err().code(), "cannot_reject");
-    assert_eq!(walk(&archive.join("patients")).len(), 5, "still exactly one set");
+    assert_eq!(
+        service.reject(&id, "Dr Bell").await.unwrap_err().code(),
+        "cannot_reject"
+    );
+    assert_eq!(
+        walk(&archive.join("patients")).len(),
+        5,
+        "still exactly one set"
+    );
 
     let history = service
-        .history(&HistoryFilter { patient_id: Some(outcome.patient.id.clone()), ..Default::default() })
+        .history(&HistoryFilter {
+            patient_id: Some(outcome.patient.id.clone()),
+            ..Default::default()
+        })
         .unwrap();
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].status, AnalysisStatus::Approved);
     assert_eq!(history[0].approved_by.as_deref(), Some("Dr Bell"));
-    let actions: Vec<String> = service.open_analysis(&id, "dr-view").unwrap().audit.into_iter().map(|a| a.action).collect();
-    assert_eq!(actions, ["created", "viewed", "approved", "uploaded", "viewed"]);
+    let actions: Vec<String> = service
+        .open_analysis(&id, "dr-view")
+        .unwrap()
+        .audit
+        .into_iter()
+        .map(|a| a.action)
+        .collect();
+    assert_eq!(
+        actions,
+        ["created", "viewed", "approved", "uploaded", "viewed"]
+    );
 }
 
 fn walk(dir: &Path) -> Vec<String> {
@@ -144,23 +217,54 @@ async fn approval_waits_for_an_unmounted_archive_and_rejection_discards() {
     let dir = tempfile::tempdir().unwrap();
     let archive = dir.path().join("nas-share");
     let service = service(dir.path(), Some(&archive));
-    let a = service.enqueue(&small_image(dir.path()), None).unwrap().analysis.id;
+    let a = service
+        .enqueue(&small_image(dir.path()), None)
+        .unwrap()
+        .analysis
+        .id;
     let b_path = dir.path().join("square.png");
-    std::fs::copy(pano_testkit::repo_root().join("tests/data/pan-small-square.png"), &b_path).unwrap();
+    std::fs::copy(
+        pano_testkit::repo_root().join("tests/data/pan-small-square.png"),
+        &b_path,
+    )
+    .unwrap();
     let b = service.enqueue(&b_path, None).unwrap().analysis.id;
 
-    let early = service.approve(&a, PatientChoice::New { display_name: "P".into(), external_id: None }, "Dr Bell").await;
-    assert_eq!(early.unwrap_err().code(), "cannot_approve", "a queued analysis is not approved");
+    let early = service
+        .approve(
+            &a,
+            PatientChoice::New {
+                display_name: "P".into(),
+                external_id: None,
+            },
+            "Dr Bell",
+        )
+        .await;
+    assert_eq!(
+        early.unwrap_err().code(),
+        "cannot_approve",
+        "a queued analysis is not approved"
+    );
     service.run(RunMode::UntilIdle).await.unwrap();
 
     // The share is not mounted: the approval stands, the upload waits.
     let outcome = service
-        .approve(&a, PatientChoice::New { display_name: "Grace Hopper".into(), external_id: None }, "Dr Bell")
+        .approve(
+            &a,
+            PatientChoice::New {
+                display_name: "Grace Hopper".into(),
+                external_id: None,
+            },
+            "Dr Bell",
+        )
         .await
         .unwrap();
     assert_eq!(outcome.analysis.status, AnalysisStatus::Approved);
     assert!(outcome.archived_location.is_none());
-    assert!(outcome.pending_reason.unwrap().contains("does not exist or is not mounted"));
+    assert!(outcome
+        .pending_reason
+        .unwrap()
+        .contains("does not exist or is not mounted"));
     let queue = service.queue().unwrap();
     assert_eq!(queue.len(), 1);
     assert_eq!(queue[0].state.as_str(), "waiting_storage");
@@ -168,7 +272,10 @@ async fn approval_waits_for_an_unmounted_archive_and_rejection_discards() {
 
     // Mounted again: the queue files it.
     std::fs::create_dir(&archive).unwrap();
-    tokio::time::timeout(Duration::from_secs(60), service.run(RunMode::UntilIdle)).await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(60), service.run(RunMode::UntilIdle))
+        .await
+        .unwrap()
+        .unwrap();
     assert!(service.analysis(&a).unwrap().archived_location.is_some());
     assert_eq!(walk(&archive.join("patients")).len(), 5);
 
@@ -177,10 +284,20 @@ async fn approval_waits_for_an_unmounted_archive_and_rejection_discards() {
     let rejected = service.reject(&b, "Dr Bell").await.unwrap();
     assert_eq!(rejected.status, AnalysisStatus::Rejected);
     assert!(service.open_analysis(&b, "x").unwrap().findings.is_empty());
-    assert_eq!(walk(&dir.path().join("data/blobs")).len(), blobs_before - 4, "input, CSV and two debug images");
-    assert!(service.reject(&b, "Dr Bell").await.is_ok(), "rejecting twice is harmless");
+    assert_eq!(
+        walk(&dir.path().join("data/blobs")).len(),
+        blobs_before - 4,
+        "input, CSV and two debug images"
+    );
+    assert!(
+        service.reject(&b, "Dr Bell").await.is_ok(),
+        "rejecting twice is harmless"
+    );
     let again = service.enqueue(&b_path, None).unwrap();
-    assert!(!again.reused, "a rejected result is never served from the cache");
+    assert!(
+        !again.reused,
+        "a rejected result is never served from the cache"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -192,21 +309,46 @@ async fn bad_input_is_refused_with_nothing_stored_and_approval_needs_an_archive(
     let err = service.enqueue(&broken, None).unwrap_err();
     assert_eq!(err.code(), "image_corrupt");
     assert!(err.to_string().contains("broken.jpg"), "{err}");
-    let missing = service.enqueue(&dir.path().join("nope.png"), None).unwrap_err();
+    let missing = service
+        .enqueue(&dir.path().join("nope.png"), None)
+        .unwrap_err();
     assert_eq!(missing.code(), "file_unreadable");
-    assert!(service.history(&HistoryFilter::default()).unwrap().is_empty());
+    assert!(service
+        .history(&HistoryFilter::default())
+        .unwrap()
+        .is_empty());
     assert!(walk(&dir.path().join("data/blobs")).is_empty());
 
-    let id = service.enqueue(&small_image(dir.path()), None).unwrap().analysis.id;
+    let id = service
+        .enqueue(&small_image(dir.path()), None)
+        .unwrap()
+        .analysis
+        .id;
     service.run(RunMode::UntilIdle).await.unwrap();
     let err = service
-        .approve(&id, PatientChoice::New { display_name: "P".into(), external_id: None }, "Dr Bell")
+        .approve(
+            &id,
+            PatientChoice::New {
+                display_name: "P".into(),
+                external_id: None,
+            },
+            "Dr Bell",
+        )
         .await
         .unwrap_err();
     assert_eq!(err.code(), "archive_not_configured");
-    assert_eq!(service.analysis(&id).unwrap().status, AnalysisStatus::Completed, "nothing changed");
-    assert!(service.search_patients("P", 10).unwrap().is_empty(), "no patient was created");
-    let err = service.enqueue(&small_image(dir.path()), Some(BackendChoice::Cloud)).unwrap_err();
+    assert_eq!(
+        service.analysis(&id).unwrap().status,
+        AnalysisStatus::Completed,
+        "nothing changed"
+    );
+    assert!(
+        service.search_patients("P", 10).unwrap().is_empty(),
+        "no patient was created"
+    );
+    let err = service
+        .enqueue(&small_image(dir.path()), Some(BackendChoice::Cloud))
+        .unwrap_err();
     assert_eq!(err.code(), "cloud_not_configured");
 }
 

@@ -184,8 +184,21 @@ impl Store {
             "INSERT INTO artefacts (analysis_id, kind, sha256, bytes) VALUES (?1, 'input', ?2, ?3)",
             params![new.id, new.image_sha256, new.input_bytes as i64],
         )?;
-        insert_job(&tx, &new.job_id, &new.id, JobKind::Analyze, Some(&new.requested_backend), None)?;
-        append(&tx, &new.actor, AuditAction::Created, Some(&new.id), Some(&new.original_file_name))?;
+        insert_job(
+            &tx,
+            &new.job_id,
+            &new.id,
+            JobKind::Analyze,
+            Some(&new.requested_backend),
+            None,
+        )?;
+        append(
+            &tx,
+            &new.actor,
+            AuditAction::Created,
+            Some(&new.id),
+            Some(&new.original_file_name),
+        )?;
         tx.commit()?;
         self.analysis(&new.id)
     }
@@ -275,7 +288,12 @@ impl Store {
                 "INSERT INTO findings (analysis_id, fdi, finding, score) VALUES (?1, ?2, ?3, ?4)",
             )?;
             for f in done.assessment.findings() {
-                insert.execute(params![analysis_id, f.fdi.number(), f.finding.csv_name(), f.score as f64])?;
+                insert.execute(params![
+                    analysis_id,
+                    f.fdi.number(),
+                    f.finding.csv_name(),
+                    f.score as f64
+                ])?;
             }
             let mut artefact = tx.prepare_cached(
                 "INSERT OR REPLACE INTO artefacts (analysis_id, kind, sha256, bytes) VALUES (?1, ?2, ?3, ?4)",
@@ -316,7 +334,12 @@ impl Store {
     }
 
     /// Puts a failed analysis back in the queue with a fresh job.
-    pub fn requeue_failed(&mut self, analysis_id: &str, job_id: &str, backend: &str) -> Result<bool, StoreError> {
+    pub fn requeue_failed(
+        &mut self,
+        analysis_id: &str,
+        job_id: &str,
+        backend: &str,
+    ) -> Result<bool, StoreError> {
         let tx = self.conn.transaction()?;
         let changed = tx.execute(
             "UPDATE analyses SET status = 'queued', error_code = NULL, error_message = NULL, updated_at = ?2
@@ -324,7 +347,14 @@ impl Store {
             params![analysis_id, now_rfc3339()],
         )?;
         if changed == 1 {
-            insert_job(&tx, job_id, analysis_id, JobKind::Analyze, Some(backend), None)?;
+            insert_job(
+                &tx,
+                job_id,
+                analysis_id,
+                JobKind::Analyze,
+                Some(backend),
+                None,
+            )?;
         }
         tx.commit()?;
         Ok(changed == 1)
@@ -346,7 +376,13 @@ impl Store {
             params![analysis_id, now],
         )?;
         if changed == 1 {
-            append(&tx, actor, AuditAction::Deleted, Some(analysis_id), Some("cancelled before a result"))?;
+            append(
+                &tx,
+                actor,
+                AuditAction::Deleted,
+                Some(analysis_id),
+                Some("cancelled before a result"),
+            )?;
         }
         tx.commit()?;
         Ok(changed == 1)
@@ -369,8 +405,21 @@ impl Store {
             params![analysis_id, patient_id, approver, now],
         )?;
         if changed == 1 {
-            insert_job(&tx, archive_job_id, analysis_id, JobKind::Archive, None, None)?;
-            append(&tx, approver, AuditAction::Approved, Some(analysis_id), Some(patient_id))?;
+            insert_job(
+                &tx,
+                archive_job_id,
+                analysis_id,
+                JobKind::Archive,
+                None,
+                None,
+            )?;
+            append(
+                &tx,
+                approver,
+                AuditAction::Approved,
+                Some(analysis_id),
+                Some(patient_id),
+            )?;
         }
         tx.commit()?;
         Ok(changed == 1)
@@ -394,7 +443,13 @@ impl Store {
             "UPDATE jobs SET state = 'done', next_retry_at = NULL, last_error = NULL, updated_at = ?2 WHERE id = ?1",
             params![job_id, now],
         )?;
-        append(&tx, actor, AuditAction::Uploaded, Some(analysis_id), Some(location))?;
+        append(
+            &tx,
+            actor,
+            AuditAction::Uploaded,
+            Some(analysis_id),
+            Some(location),
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -423,10 +478,17 @@ impl Store {
             rows.collect::<Result<_, _>>()?
         };
         tx.execute("DELETE FROM findings WHERE analysis_id = ?1", [analysis_id])?;
-        tx.execute("DELETE FROM artefacts WHERE analysis_id = ?1", [analysis_id])?;
+        tx.execute(
+            "DELETE FROM artefacts WHERE analysis_id = ?1",
+            [analysis_id],
+        )?;
         let mut unreferenced = Vec::new();
         for sha in shas {
-            let still: i64 = tx.query_row("SELECT COUNT(*) FROM artefacts WHERE sha256 = ?1", [&sha], |r| r.get(0))?;
+            let still: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM artefacts WHERE sha256 = ?1",
+                [&sha],
+                |r| r.get(0),
+            )?;
             if still == 0 && !unreferenced.contains(&sha) {
                 unreferenced.push(sha);
             }
@@ -435,18 +497,32 @@ impl Store {
             insert_job(&tx, job_id, analysis_id, JobKind::Discard, None, Some(temp))?;
         }
         append(&tx, actor, AuditAction::Rejected, Some(analysis_id), None)?;
-        append(&tx, actor, AuditAction::Deleted, Some(analysis_id), Some("findings and local files"))?;
+        append(
+            &tx,
+            actor,
+            AuditAction::Deleted,
+            Some(analysis_id),
+            Some("findings and local files"),
+        )?;
         tx.commit()?;
         Ok((true, unreferenced))
     }
 
     /// The 256 findings of an analysis, as an assessment named `name`; None before a result.
-    pub fn assessment(&self, analysis_id: &str, name: &str) -> Result<Option<Assessment>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT fdi, finding, score FROM findings WHERE analysis_id = ?1",
-        )?;
+    pub fn assessment(
+        &self,
+        analysis_id: &str,
+        name: &str,
+    ) -> Result<Option<Assessment>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT fdi, finding, score FROM findings WHERE analysis_id = ?1")?;
         let rows = stmt.query_map([analysis_id], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, f64>(2)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, f64>(2)?,
+            ))
         })?;
         let mut findings = Vec::with_capacity(pano_core::NUM_ENTRIES);
         for row in rows {
@@ -465,12 +541,19 @@ impl Store {
     }
 
     /// `(kind, sha256, size)` of an analysis's files.
-    pub fn artefacts(&self, analysis_id: &str) -> Result<Vec<(ArtefactKind, String, u64)>, StoreError> {
+    pub fn artefacts(
+        &self,
+        analysis_id: &str,
+    ) -> Result<Vec<(ArtefactKind, String, u64)>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT kind, sha256, bytes FROM artefacts WHERE analysis_id = ?1")?;
         let rows = stmt.query_map([analysis_id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
         })?;
         rows.map(|r| {
             let (kind, sha, size) = r?;
@@ -524,6 +607,7 @@ impl Store {
     pub fn count_analyses(&self) -> Result<u64, StoreError> {
         Ok(self
             .conn
-            .query_row("SELECT COUNT(*) FROM analyses", [], |r| r.get::<_, i64>(0))? as u64)
+            .query_row("SELECT COUNT(*) FROM analyses", [], |r| r.get::<_, i64>(0))?
+            as u64)
     }
 }

@@ -65,7 +65,10 @@ text_enum!(JobState {
 
 impl JobState {
     pub fn is_finished(self) -> bool {
-        matches!(self, JobState::Done | JobState::Failed | JobState::Cancelled)
+        matches!(
+            self,
+            JobState::Done | JobState::Failed | JobState::Cancelled
+        )
     }
 }
 
@@ -143,7 +146,11 @@ pub(crate) fn insert(
 }
 
 impl Store {
-    fn query_jobs(&self, filter: &str, args: impl rusqlite::Params) -> Result<Vec<JobRow>, StoreError> {
+    fn query_jobs(
+        &self,
+        filter: &str,
+        args: impl rusqlite::Params,
+    ) -> Result<Vec<JobRow>, StoreError> {
         let sql = format!(
             "SELECT {JOB_COLUMNS} FROM jobs j JOIN analyses a ON a.id = j.analysis_id {filter}"
         );
@@ -158,7 +165,10 @@ impl Store {
 
     /// Every job of an analysis, oldest first.
     pub fn jobs_of(&self, analysis_id: &str) -> Result<Vec<JobRow>, StoreError> {
-        self.query_jobs("WHERE j.analysis_id = ?1 ORDER BY j.created_at, j.rowid", [analysis_id])
+        self.query_jobs(
+            "WHERE j.analysis_id = ?1 ORDER BY j.created_at, j.rowid",
+            [analysis_id],
+        )
     }
 
     /// Unfinished jobs, oldest first (the queue as the user sees it).
@@ -235,7 +245,11 @@ impl Store {
         Ok(())
     }
 
-    pub fn set_job_temp_upload(&self, id: &str, temp_upload: Option<&str>) -> Result<(), StoreError> {
+    pub fn set_job_temp_upload(
+        &self,
+        id: &str,
+        temp_upload: Option<&str>,
+    ) -> Result<(), StoreError> {
         self.conn.execute(
             "UPDATE jobs SET temp_upload = ?2, updated_at = ?3 WHERE id = ?1",
             params![id, temp_upload, now_rfc3339()],
@@ -250,7 +264,11 @@ impl Store {
         runpod_job_id: Option<&str>,
         endpoint: Option<&str>,
     ) -> Result<(), StoreError> {
-        let state = if runpod_job_id.is_some() { "submitted" } else { "queued" };
+        let state = if runpod_job_id.is_some() {
+            "submitted"
+        } else {
+            "queued"
+        };
         self.conn.execute(
             "UPDATE jobs SET runpod_job_id = ?2, endpoint = ?3, state = ?4, updated_at = ?5 WHERE id = ?1",
             params![id, runpod_job_id, endpoint, state, now_rfc3339()],
@@ -287,7 +305,11 @@ impl Store {
         Ok(new_id.to_string())
     }
 
-    pub fn active_job(&self, analysis_id: &str, kind: JobKind) -> Result<Option<String>, StoreError> {
+    pub fn active_job(
+        &self,
+        analysis_id: &str,
+        kind: JobKind,
+    ) -> Result<Option<String>, StoreError> {
         Ok(self
             .conn
             .query_row(

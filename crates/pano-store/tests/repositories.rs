@@ -1,7 +1,7 @@
 use pano_core::{Assessment, NUM_TEETH};
 use pano_store::{
-    AnalysisStatus, ArtefactKind, BackendKind, BlobDir, CompletedAnalysis, HistoryFilter,
-    JobKind, JobState, NewAnalysis, NewPatient, Store,
+    AnalysisStatus, ArtefactKind, BackendKind, BlobDir, CompletedAnalysis, HistoryFilter, JobKind,
+    JobState, NewAnalysis, NewPatient, Store,
 };
 
 fn new_analysis(id: &str, sha: &str) -> NewAnalysis {
@@ -46,9 +46,13 @@ fn a_result_is_recorded_once_and_reads_back_exactly() {
         "a queued analysis is reused"
     );
     assert!(store.reusable_analysis("s1", "m2").unwrap().is_none());
-    assert!(store.complete_analysis("a1", "job-a1", &completed(0.375)).unwrap());
+    assert!(store
+        .complete_analysis("a1", "job-a1", &completed(0.375))
+        .unwrap());
     assert!(
-        !store.complete_analysis("a1", "job-a1", &completed(0.5)).unwrap(),
+        !store
+            .complete_analysis("a1", "job-a1", &completed(0.5))
+            .unwrap(),
         "a second result for the same analysis is refused"
     );
     let row = store.analysis("a1").unwrap();
@@ -86,20 +90,38 @@ fn interrupted_jobs_go_back_to_the_queue_and_submitted_ones_are_polled() {
     let mut store = Store::open(&dir.path().join("db")).unwrap();
     store.insert_analysis(&new_analysis("a1", "s1")).unwrap();
     store.insert_analysis(&new_analysis("a2", "s2")).unwrap();
-    store.start_job_attempt("job-a1", JobState::Running).unwrap();
-    store.set_analysis_running("a1", BackendKind::Local).unwrap();
-    store.start_job_attempt("job-a2", JobState::Uploading).unwrap();
-    store.set_job_runpod("job-a2", Some("rp-9"), Some("primary")).unwrap();
-    store.start_job_attempt("job-a2", JobState::Running).unwrap();
+    store
+        .start_job_attempt("job-a1", JobState::Running)
+        .unwrap();
+    store
+        .set_analysis_running("a1", BackendKind::Local)
+        .unwrap();
+    store
+        .start_job_attempt("job-a2", JobState::Uploading)
+        .unwrap();
+    store
+        .set_job_runpod("job-a2", Some("rp-9"), Some("primary"))
+        .unwrap();
+    store
+        .start_job_attempt("job-a2", JobState::Running)
+        .unwrap();
     assert_eq!(store.recover_interrupted_jobs().unwrap(), 2);
-    assert_eq!(store.job("job-a1").unwrap().unwrap().state, JobState::Queued);
+    assert_eq!(
+        store.job("job-a1").unwrap().unwrap().state,
+        JobState::Queued
+    );
     let polled = store.job("job-a2").unwrap().unwrap();
     assert_eq!(polled.state, JobState::Submitted);
     assert_eq!(polled.runpod_job_id.as_deref(), Some("rp-9"));
     assert_eq!(store.analysis("a1").unwrap().status, AnalysisStatus::Queued);
     assert_eq!(store.due_jobs(&pano_store::now_rfc3339()).unwrap().len(), 2);
     store
-        .set_job_state("job-a1", JobState::WaitingStorage, Some(&pano_store::in_future(std::time::Duration::from_secs(60))), Some("down"))
+        .set_job_state(
+            "job-a1",
+            JobState::WaitingStorage,
+            Some(&pano_store::in_future(std::time::Duration::from_secs(60))),
+            Some("down"),
+        )
         .unwrap();
     assert_eq!(store.due_jobs(&pano_store::now_rfc3339()).unwrap().len(), 1);
     assert!(store.next_retry_at().unwrap().is_some());
@@ -109,32 +131,68 @@ fn interrupted_jobs_go_back_to_the_queue_and_submitted_ones_are_polled() {
 fn approval_and_rejection_are_guarded_transitions() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = Store::open(&dir.path().join("db")).unwrap();
-    store.insert_patient(&NewPatient { id: "p1".into(), display_name: "Ada Lovelace".into(), external_id: Some("EXT-7".into()) }).unwrap();
+    store
+        .insert_patient(&NewPatient {
+            id: "p1".into(),
+            display_name: "Ada Lovelace".into(),
+            external_id: Some("EXT-7".into()),
+        })
+        .unwrap();
     store.insert_analysis(&new_analysis("a1", "s1")).unwrap();
-    assert!(!store.mark_approved("a1", "p1", "dr-b", "arch-1").unwrap(), "queued cannot be approved");
-    store.complete_analysis("a1", "job-a1", &completed(0.25)).unwrap();
+    assert!(
+        !store.mark_approved("a1", "p1", "dr-b", "arch-1").unwrap(),
+        "queued cannot be approved"
+    );
+    store
+        .complete_analysis("a1", "job-a1", &completed(0.25))
+        .unwrap();
     assert!(store.mark_approved("a1", "p1", "dr-b", "arch-1").unwrap());
     assert!(!store.mark_approved("a1", "p1", "dr-b", "arch-2").unwrap());
-    assert_eq!(store.active_job("a1", JobKind::Archive).unwrap().as_deref(), Some("arch-1"));
+    assert_eq!(
+        store.active_job("a1", JobKind::Archive).unwrap().as_deref(),
+        Some("arch-1")
+    );
     let (changed, _) = store.mark_rejected("a1", "dr-b", None).unwrap();
     assert!(!changed, "an approved analysis cannot be rejected");
 
     store.insert_analysis(&new_analysis("a2", "s2")).unwrap();
-    store.complete_analysis("a2", "job-a2", &completed(0.25)).unwrap();
-    let (changed, freed) = store.mark_rejected("a2", "dr-b", Some(("disc-1", "{}"))).unwrap();
+    store
+        .complete_analysis("a2", "job-a2", &completed(0.25))
+        .unwrap();
+    let (changed, freed) = store
+        .mark_rejected("a2", "dr-b", Some(("disc-1", "{}")))
+        .unwrap();
     assert!(changed);
-    assert_eq!(freed, ["s2"], "the CSV blob is still a1's, only the input is freed");
+    assert_eq!(
+        freed,
+        ["s2"],
+        "the CSV blob is still a1's, only the input is freed"
+    );
     assert!(store.assessment("a2", "a2").unwrap().is_none());
-    let actions: Vec<String> = store.audit_of("a2").unwrap().into_iter().map(|e| e.action).collect();
+    let actions: Vec<String> = store
+        .audit_of("a2")
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
     assert_eq!(actions, ["created", "rejected", "deleted"]);
-    assert!(store.reusable_analysis("s2", "m1").unwrap().is_none(), "a rejected result is never reused");
+    assert!(
+        store.reusable_analysis("s2", "m1").unwrap().is_none(),
+        "a rejected result is never reused"
+    );
 
     let found = store.search_patients("ada", 10).unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(store.search_patients("EXT-7", 10).unwrap()[0].id, "p1");
-    assert!(store.search_patients("%", 10).unwrap().is_empty(), "LIKE wildcards are literal");
+    assert!(
+        store.search_patients("%", 10).unwrap().is_empty(),
+        "LIKE wildcards are literal"
+    );
     let by_patient = store
-        .history(&HistoryFilter { patient_id: Some("p1".into()), ..Default::default() })
+        .history(&HistoryFilter {
+            patient_id: Some("p1".into()),
+            ..Default::default()
+        })
         .unwrap();
     assert_eq!(by_patient.len(), 1);
 }

@@ -153,7 +153,11 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<String>) {
         if path.is_dir() {
             collect(root, &path, out);
         } else {
-            let rel = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
             out.push(rel);
         }
     }
@@ -195,15 +199,19 @@ impl LocalRunpod {
             };
             let counter = submissions.clone();
             pano_worker::serve_api::router(Arc::new(engine), config).layer(
-                axum::middleware::from_fn(move |req: axum::extract::Request, next: axum::middleware::Next| {
-                    let counter = counter.clone();
-                    async move {
-                        if req.method() == axum::http::Method::POST && req.uri().path().ends_with("/run") {
-                            counter.fetch_add(1, Ordering::SeqCst);
+                axum::middleware::from_fn(
+                    move |req: axum::extract::Request, next: axum::middleware::Next| {
+                        let counter = counter.clone();
+                        async move {
+                            if req.method() == axum::http::Method::POST
+                                && req.uri().path().ends_with("/run")
+                            {
+                                counter.fetch_add(1, Ordering::SeqCst);
+                            }
+                            next.run(req).await
                         }
-                        next.run(req).await
-                    }
-                }),
+                    },
+                ),
             )
         });
         let mut me = Self {
@@ -265,7 +273,8 @@ pub fn distinct_radiographs(dir: &Path, count: usize) -> Vec<PathBuf> {
     (0..count)
         .map(|i| {
             let (w, h) = sample.dimensions();
-            let crop = image::imageops::crop_imm(&sample, 0, 0, w - 8 * (i as u32 + 1), h).to_image();
+            let crop =
+                image::imageops::crop_imm(&sample, 0, 0, w - 8 * (i as u32 + 1), h).to_image();
             let path = dir.join(format!("radiograph-{i}.png"));
             crop.save(&path).unwrap();
             path

@@ -1,117 +1,24 @@
-//! The real peers the cloud tests talk to, started by the tests themselves: `s3s-fs` (an S3
-//! server that checks SigV4 signatures) and RunPod's own Python SDK serving its local API.
-//! `scripts/setup.sh` installs both under `.cache/peers/`.
+//! The real peers the cloud tests talk to: `s3s-fs` (from `pano-testkit`, shared with the
+//! service and CLI tests) and RunPod's own Python SDK serving its local API. Both are
+//! installed under `.cache/peers/` by `scripts/setup.sh`.
 #![allow(dead_code)]
 
-use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use pano_cloud::storage::{S3Credentials, S3Settings, S3Storage};
+pub use pano_testkit::{
+    free_port, peers_dir, repo_root, Peer, S3Peer, ACCESS_KEY, BUCKET, SECRET_KEY,
+};
 
-pub const ACCESS_KEY: &str = "pano-test-access";
-pub const SECRET_KEY: &str = "pano-test-secret-0123456789";
-pub const BUCKET: &str = "clinic";
-
-pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+/// The bucket settings and a client for the peer.
+pub trait S3PeerExt {
+    fn settings(&self) -> S3Settings;
+    fn storage(&self) -> S3Storage;
 }
 
-pub fn peers_dir() -> PathBuf {
-    std::env::var_os("PANO_PEERS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join(".cache/peers"))
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_for_port(port: u16, child: &mut Child, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("{what} exited early ({status})");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("{what} did not listen on port {port} within 60 s");
-}
-
-/// A child process killed when dropped.
-pub struct Peer {
-    child: Child,
-    pub port: u16,
-}
-
-impl Peer {
-    pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// `s3s-fs` on a free port over a fresh folder holding one bucket.
-pub struct S3Peer {
-    pub peer: Peer,
-    pub dir: tempfile::TempDir,
-}
-
-impl S3Peer {
-    pub fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join(BUCKET)).unwrap();
-        let peer = Self::spawn(dir.path(), free_port());
-        Self { peer, dir }
-    }
-
-    fn spawn(root: &std::path::Path, port: u16) -> Peer {
-        let bin = peers_dir().join("bin/s3s-fs");
-        assert!(
-            bin.exists(),
-            "{} is missing: run scripts/setup.sh (it installs the test peers)",
-            bin.display()
-        );
-        let mut child = Command::new(&bin)
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
-            .arg(root)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("s3s-fs starts");
-        wait_for_port(port, &mut child, "s3s-fs");
-        Peer { child, port }
-    }
-
-    /// Stops the server (an outage); `restart` brings it back on the same port and data.
-    pub fn stop(&mut self) {
-        self.peer.stop();
-    }
-
-    pub fn restart(&mut self) {
-        self.peer = Self::spawn(self.dir.path(), self.peer.port);
-    }
-
-    pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.peer.port)
-    }
-
-    pub fn settings(&self) -> S3Settings {
+impl S3PeerExt for S3Peer {
+    fn settings(&self) -> S3Settings {
         S3Settings {
             endpoint: Some(self.endpoint()),
             region: "us-east-1".into(),
@@ -121,7 +28,7 @@ impl S3Peer {
         }
     }
 
-    pub fn storage(&self) -> S3Storage {
+    fn storage(&self) -> S3Storage {
         S3Storage::new(self.settings(), &credentials(SECRET_KEY)).unwrap()
     }
 }
@@ -134,7 +41,7 @@ pub fn credentials(secret: &str) -> S3Credentials {
 }
 
 pub fn sample_jpeg() -> Vec<u8> {
-    std::fs::read(repo_root().join("tests/data/pan-01432.jpg")).unwrap()
+    std::fs::read(pano_testkit::sample_path()).unwrap()
 }
 
 pub const RUNPOD_KEY: &str = "rp-sdk-test-key";
@@ -171,9 +78,9 @@ impl RunpodPeer {
             .stderr(Stdio::null())
             .spawn()
             .expect("the RunPod SDK server starts");
-        wait_for_port(port, &mut child, "the RunPod SDK server");
+        pano_testkit::wait_for_port(port, &mut child, "the RunPod SDK server");
         Self {
-            peer: Peer { child, port },
+            peer: Peer::new(child, port),
         }
     }
 
