@@ -141,6 +141,7 @@ pub async fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> ExitCode {
         let progress = progress.clone();
         let names = names.clone();
         tokio::spawn(async move {
+            let mut hinted = false;
             while let Ok(event) = events.recv().await {
                 let Some(name) = names.get(&event.analysis_id) else {
                     continue;
@@ -148,9 +149,13 @@ pub async fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> ExitCode {
                 match &event.view {
                     JobView::WaitingForStorage { .. }
                     | JobView::WaitingForRunpod { .. }
-                    | JobView::FallingBackToLocal { .. } => {
-                        progress.suspend(|| eprintln!("{name}: {}", event.view.describe()))
-                    }
+                    | JobView::FallingBackToLocal { .. } => progress.suspend(|| {
+                        eprintln!("{name}: {}", event.view.describe());
+                        if !hinted && !matches!(event.view, JobView::FallingBackToLocal { .. }) {
+                            hinted = true;
+                            eprintln!("(the work stays queued if you stop here: `pano queue --resume` goes on)");
+                        }
+                    }),
                     _ => progress.set_message(format!("{name}: {}", event.view.describe())),
                 }
             }
@@ -205,7 +210,7 @@ pub async fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> ExitCode {
 /// Runs the queue here, or, when another process already runs it, waits for that process
 /// to finish this batch.
 async fn run_queue(service: &AnalysisService, ids: &[String]) -> Result<(), ServiceError> {
-    match service.run(RunMode::UntilIdle).await {
+    match service.run(RunMode::UntilAnalysed).await {
         Err(ServiceError::QueueBusy) => {
             eprintln!("another Pano process is working on the queue; waiting for it to finish these images");
             loop {

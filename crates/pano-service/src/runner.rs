@@ -17,8 +17,13 @@ use crate::ServiceError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunMode {
-    /// Return when no job is left (finished, failed or cancelled): the CLI.
+    /// Return when no job is left (finished, failed or cancelled), waiting out outages:
+    /// `pano queue --resume`.
     UntilIdle,
+    /// Return when every analysis has its result (or failed); archive and discard jobs
+    /// that are due run in passing, but one waiting for storage does not hold the caller:
+    /// `pano analyze`.
+    UntilAnalysed,
     /// Keep waiting for new work: the app.
     Forever,
 }
@@ -47,7 +52,8 @@ impl AnalysisService {
         let mut tasks: JoinSet<String> = JoinSet::new();
         loop {
             let now = pano_store::now_rfc3339();
-            for job in inner.db(|s| s.due_jobs(&now))? {
+            let due = inner.db(|s| s.due_jobs(&now))?;
+            for job in due {
                 if in_flight.insert(job.id.clone()) {
                     let (inner, slots) = (inner.clone(), slots.clone());
                     tasks.spawn(async move {
@@ -57,11 +63,18 @@ impl AnalysisService {
                     });
                 }
             }
-            if tasks.is_empty()
-                && mode == RunMode::UntilIdle
-                && inner.db(|s| s.unfinished_jobs())?.is_empty()
-            {
-                return Ok(());
+            if tasks.is_empty() {
+                let unfinished = inner.db(|s| s.unfinished_jobs())?;
+                let done = match mode {
+                    RunMode::UntilIdle => unfinished.is_empty(),
+                    RunMode::UntilAnalysed => {
+                        !unfinished.iter().any(|j| j.kind == JobKind::Analyze)
+                    }
+                    RunMode::Forever => false,
+                };
+                if done {
+                    return Ok(());
+                }
             }
             let sleep = match inner.db(|s| s.next_retry_at())? {
                 Some(at) => until(&at).min(IDLE_POLL),

@@ -269,6 +269,12 @@ async fn approval_waits_for_an_unmounted_archive_and_rejection_discards() {
     assert_eq!(queue.len(), 1);
     assert_eq!(queue[0].state.as_str(), "waiting_storage");
     assert!(!archive.exists(), "a missing share is never created");
+    // `pano analyze` is not held by an archive upload that waits for storage.
+    tokio::time::timeout(Duration::from_secs(20), service.run(RunMode::UntilAnalysed))
+        .await
+        .expect("returns while the upload waits")
+        .unwrap();
+    assert_eq!(service.queue().unwrap().len(), 1);
 
     // Mounted again: the queue files it.
     std::fs::create_dir(&archive).unwrap();
