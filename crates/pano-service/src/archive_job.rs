@@ -23,30 +23,11 @@ pub(crate) async fn run_archive(inner: &Inner, job: &JobRow) -> Result<(), Strin
             );
             Ok(())
         }
-        Err(ServiceError::Storage(e)) if e.is_transient() => Err(wait(inner, job, e)),
-        Err(e) => {
-            // A setting to fix (wrong keys, missing bucket): the approval stands and the
-            // upload is tried again later, slowly, so fixing the settings is enough.
-            let reason = e.to_string();
-            let retry_at = pano_store::in_future(inner.retry_delay(job.attempts + 4));
-            let _ = inner.db(|s| {
-                s.set_job_state(
-                    &job.id,
-                    JobState::WaitingStorage,
-                    Some(&retry_at),
-                    Some(&reason),
-                )
-            });
-            inner.emit(
-                &job.analysis_id,
-                &job.file_name,
-                JobView::WaitingForStorage {
-                    reason: reason.clone(),
-                    retry_at,
-                },
-            );
-            Err(reason)
-        }
+        Err(ServiceError::Storage(e)) if e.is_transient() => Err(wait(inner, job, &e, 1)),
+        // A setting to fix (wrong keys, missing bucket, unmounted share): the approval
+        // stands and the upload is tried again later, slowly, so fixing the settings is
+        // enough.
+        Err(e) => Err(wait(inner, job, &e, 4)),
     }
 }
 
@@ -140,13 +121,14 @@ pub(crate) async fn run_discard(inner: &Inner, job: &JobRow) -> Result<(), Strin
             let _ = inner.db(|s| s.set_job_state(&job.id, JobState::Done, None, None));
             Ok(())
         }
-        Err(e) => Err(wait(inner, job, e)),
+        Err(e) => Err(wait(inner, job, &e, 1)),
     }
 }
 
-fn wait(inner: &Inner, job: &JobRow, e: StorageError) -> String {
+/// Puts the job in `waiting_storage`; `slower` doubles the backoff that many more times.
+fn wait(inner: &Inner, job: &JobRow, e: &dyn std::fmt::Display, slower: u32) -> String {
     let reason = e.to_string();
-    let retry_at = pano_store::in_future(inner.retry_delay(job.attempts + 1));
+    let retry_at = pano_store::in_future(inner.retry_delay(job.attempts + slower));
     let _ = inner.db(|s| {
         s.set_job_state(
             &job.id,
