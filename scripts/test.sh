@@ -24,7 +24,7 @@ cargo clippy -p pano-engine --all-targets --locked --features cuda -- -D warning
 step "tests"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test --workspace --locked 2>&1 | tee "$log"
+scripts/with-keyring.sh cargo test --workspace --locked 2>&1 | tee "$log"
 # One closing line for the whole workspace (cargo prints one per test binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "\ncargo: %d passed, %d failed\n", p, f }' "$log"
