@@ -1,7 +1,8 @@
 use serde::Serialize;
 
 /// What the UI receives when a command fails: a stable code to branch on and a sentence
-/// for people. Never a raw internal message that could carry a path to a secret or a key.
+/// for people. Built only from the crates' own error types, whose messages never carry a
+/// key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct CommandError {
@@ -9,40 +10,29 @@ pub struct CommandError {
     pub message: String,
 }
 
-impl From<pano_imaging::ImportError> for CommandError {
-    fn from(e: pano_imaging::ImportError) -> Self {
-        use pano_imaging::ImportError as E;
-        let code = match &e {
-            E::Read { .. } => "file_unreadable",
-            E::Empty | E::Corrupt { .. } => "image_damaged",
-            E::UnsupportedFormat | E::UnsupportedVariant { .. } => "image_unsupported",
-            E::TooManyPixels { .. } | E::FileTooLarge { .. } => "image_too_large",
-            E::TooSmall { .. } => "image_too_small",
-        };
+impl From<pano_service::ServiceError> for CommandError {
+    fn from(e: pano_service::ServiceError) -> Self {
         CommandError {
-            code,
+            code: e.code(),
             message: e.to_string(),
         }
     }
 }
 
-impl From<pano_engine::EngineError> for CommandError {
-    fn from(e: pano_engine::EngineError) -> Self {
-        use pano_engine::EngineError as E;
-        let code = match &e {
-            E::RuntimeNotFound { .. } | E::RuntimeLoad { .. } => "runtime_missing",
-            E::ManifestMissing(_)
-            | E::ManifestInvalid { .. }
-            | E::ModelFileMissing(_)
-            | E::ModelHashMismatch { .. }
-            | E::ModelMismatch { .. } => "models_invalid",
-            E::ProviderUnavailable { .. } => "provider_unavailable",
-            E::ImageTooSmall { .. } => "image_too_small",
-            E::Inference { .. } | E::DebugImage(_) => "analysis_failed",
-        };
+impl From<pano_keychain::KeychainError> for CommandError {
+    fn from(e: pano_keychain::KeychainError) -> Self {
         CommandError {
-            code,
+            code: e.code(),
             message: e.to_string(),
+        }
+    }
+}
+
+impl CommandError {
+    pub fn not_ready(reason: &str) -> Self {
+        CommandError {
+            code: "service_unavailable",
+            message: reason.to_string(),
         }
     }
 }

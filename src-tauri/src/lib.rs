@@ -1,20 +1,44 @@
-//! The desktop shell. Commands translate between IPC and the analysis crates; they hold no
-//! rules of their own.
+//! The desktop shell. Commands translate between IPC and `pano-service` / `pano-keychain`;
+//! they hold no rules of their own.
 
 mod commands;
 mod error;
 mod state;
 
-pub use error::CommandError;
-pub use state::AppState;
+use tauri::Manager;
 
-/// Registers state and commands on a builder; shared by `run` and the tests' mock runtime.
+pub use error::CommandError;
+pub use state::{AppState, PROGRESS_EVENT};
+
+/// Registers state, commands and the queue runner on a builder; shared by `run` and the
+/// tests' mock runtime.
 pub fn setup<R: tauri::Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri::Builder<R> {
     builder
         .manage(state)
+        .setup(|app| {
+            app.state::<AppState>().start(app.handle().clone());
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
-            commands::app_info,
-            commands::analyze_file
+            commands::app::app_info,
+            commands::analyses::enqueue_files,
+            commands::analyses::queue,
+            commands::analyses::open_analysis,
+            commands::analyses::debug_image,
+            commands::analyses::approve,
+            commands::analyses::reject,
+            commands::analyses::cancel,
+            commands::analyses::retry,
+            commands::analyses::history,
+            commands::analyses::search_patients,
+            commands::analyses::export_csv,
+            commands::settings::get_settings,
+            commands::settings::save_settings,
+            commands::settings::test_archive,
+            commands::settings::test_cloud,
+            commands::settings::secret_status,
+            commands::settings::set_secret,
+            commands::settings::clear_secret,
         ])
 }
 

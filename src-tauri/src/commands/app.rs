@@ -1,0 +1,37 @@
+use serde::Serialize;
+use tauri::State;
+
+use crate::{AppState, CommandError};
+
+#[derive(Debug, Serialize)]
+pub struct AppInfo {
+    pub version: &'static str,
+    pub model_version: Option<String>,
+    pub test_model: bool,
+    pub notice: Option<String>,
+    /// Why the local models cannot be used, if they cannot.
+    pub models_problem: Option<CommandError>,
+    pub execution_provider: String,
+    pub backend: String,
+    /// Why cloud analysis is off, if it is.
+    pub cloud_problem: Option<CommandError>,
+    pub keychain_problem: Option<CommandError>,
+}
+
+#[tauri::command]
+pub fn app_info(state: State<'_, AppState>) -> Result<AppInfo, CommandError> {
+    let service = state.service()?;
+    let manifest = service.local_models().map_err(CommandError::from);
+    let settings = service.settings();
+    Ok(AppInfo {
+        version: env!("CARGO_PKG_VERSION"),
+        model_version: manifest.as_ref().ok().map(|m| m.model_version.clone()),
+        test_model: manifest.as_ref().map(|m| m.test_model).unwrap_or(false),
+        notice: manifest.as_ref().ok().and_then(|m| m.notice.clone()),
+        models_problem: manifest.err(),
+        execution_provider: settings.provider.name().to_string(),
+        backend: settings.backend.as_str().to_string(),
+        cloud_problem: service.cloud_status().err().map(CommandError::from),
+        keychain_problem: state.keychain_problem.lock().expect("not poisoned").clone(),
+    })
+}
