@@ -62,6 +62,7 @@ install_onnxruntime() {
 # and RunPod's own Python SDK, whose local API server stands in for RunPod.
 S3S_FS_VERSION=0.14.1
 RUNPOD_VERSION=1.12.0
+TAURI_DRIVER_VERSION=2.1.0
 install_cloud_peers() {
   local peers="$CACHE/peers"
   if [ -x "$peers/bin/s3s-fs" ]; then
@@ -69,6 +70,14 @@ install_cloud_peers() {
   else
     log "s3s-fs $S3S_FS_VERSION: cargo install (a few minutes, once)"
     cargo install --quiet --locked "s3s-fs@$S3S_FS_VERSION" --features binary --root "$peers"
+  fi
+  # The desktop end-to-end test drives the built app through WebDriver: tauri-driver in
+  # front of Debian's WebKitWebDriver (webkit2gtk-driver).
+  if [ -x "$peers/bin/tauri-driver" ]; then
+    log "tauri-driver $TAURI_DRIVER_VERSION: present"
+  else
+    log "tauri-driver $TAURI_DRIVER_VERSION: cargo install (under a minute, once)"
+    cargo install --quiet --locked "tauri-driver@$TAURI_DRIVER_VERSION" --root "$peers"
   fi
   if [ -x "$peers/runpod/bin/python" ] && "$peers/runpod/bin/python" -c "import runpod" 2>/dev/null; then
     log "runpod SDK $RUNPOD_VERSION: present"

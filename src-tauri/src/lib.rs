@@ -14,6 +14,7 @@ pub use state::{AppState, PROGRESS_EVENT};
 /// tests' mock runtime.
 pub fn setup<R: tauri::Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri::Builder<R> {
     builder
+        .plugin(tauri_plugin_dialog::init())
         .manage(state)
         .setup(|app| {
             app.state::<AppState>().start(app.handle().clone());
@@ -22,6 +23,7 @@ pub fn setup<R: tauri::Runtime>(builder: tauri::Builder<R>, state: AppState) -> 
         .invoke_handler(tauri::generate_handler![
             commands::app::app_info,
             commands::analyses::enqueue_files,
+            commands::analyses::take_opened_files,
             commands::analyses::queue,
             commands::analyses::open_analysis,
             commands::analyses::debug_image,
@@ -45,6 +47,12 @@ pub fn setup<R: tauri::Runtime>(builder: tauri::Builder<R>, state: AppState) -> 
 pub fn run() {
     pano_imaging::quiet_decoder_panics();
     let state = AppState::from_environment();
+    // `pano-desktop scan.jpg ...` (a file manager's "Open with"): the UI adds them.
+    *state.opened_files.lock().expect("not poisoned") = std::env::args_os()
+        .skip(1)
+        .map(std::path::PathBuf::from)
+        .filter(|p| !p.to_string_lossy().starts_with('-'))
+        .collect();
     setup(tauri::Builder::default(), state)
         .run(tauri::generate_context!())
         .expect("the desktop app failed to start");

@@ -20,6 +20,8 @@ pub struct AppState {
     service: Mutex<Result<AnalysisService, CommandError>>,
     /// Why the keychain could not be read at the last (re)open, if it could not.
     pub keychain_problem: Mutex<Option<CommandError>>,
+    /// Files named on the command line ("open with Pano"), for the UI to add once.
+    pub opened_files: Mutex<Vec<PathBuf>>,
     /// The event forwarder and the queue runner.
     tasks: Mutex<Vec<tauri::async_runtime::JoinHandle<()>>>,
 }
@@ -33,6 +35,7 @@ impl AppState {
             keychain,
             service: Mutex::new(Err(CommandError::not_ready("starting"))),
             keychain_problem: Mutex::new(None),
+            opened_files: Mutex::new(Vec::new()),
             tasks: Mutex::new(Vec::new()),
         };
         state.reopen();

@@ -8,10 +8,14 @@ export interface AppError {
 
 export interface AppInfo {
   version: string;
-  model_version: string;
+  model_version: string | null;
   test_model: boolean;
   notice: string | null;
+  models_problem: AppError | null;
   execution_provider: string;
+  backend: string;
+  cloud_problem: AppError | null;
+  keychain_problem: AppError | null;
 }
 
 export interface ToothFinding {
@@ -20,14 +24,75 @@ export interface ToothFinding {
   score: number;
 }
 
-export interface AnalysisResult {
-  name: string;
+export interface AnalysisRow {
+  id: string;
+  original_file_name: string;
   width: number;
   height: number;
+  backend: string;
+  endpoint: string | null;
   model_version: string;
+  execution_provider: string | null;
+  queue_ms: number | null;
+  run_ms: number | null;
+  status: string;
+  patient_id: string | null;
+  approved_by: string | null;
+  archived_location: string | null;
   test_model: boolean;
-  findings: ToothFinding[];
+  error_message: string | null;
+  created_at: string;
 }
+
+export interface JobRow {
+  id: string;
+  analysis_id: string;
+  kind: string;
+  state: string;
+  file_name: string;
+  last_error: string | null;
+  next_retry_at: string | null;
+}
+
+export interface AnalysisDetail {
+  analysis: AnalysisRow;
+  findings: ToothFinding[];
+  csv: string | null;
+  notice: string | null;
+}
+
+export interface EnqueueResult {
+  path: string;
+  analysis: AnalysisRow | null;
+  reused: boolean;
+  error: AppError | null;
+}
+
+export interface Patient {
+  id: string;
+  display_name: string;
+  external_id: string | null;
+}
+
+export interface ApprovalOutcome {
+  analysis: AnalysisRow;
+  patient: Patient;
+  archived_location: string | null;
+  pending_reason: string | null;
+  already_approved: boolean;
+}
+
+export type PatientArg =
+  | { kind: "existing"; id: string }
+  | { kind: "new"; display_name: string; external_id: string | null };
+
+export interface SecretStatus {
+  name: "runpod_api_key" | "s3_access_key_id" | "s3_secret_access_key";
+  is_set: boolean;
+}
+
+/** The settings file as the app edits it (no key can be represented). */
+export type Settings = Record<string, unknown>;
 
 export function isAppError(value: unknown): value is AppError {
   return typeof value === "object" && value !== null && "code" in value && "message" in value;
@@ -37,5 +102,26 @@ export function errorText(value: unknown): string {
   return isAppError(value) ? value.message : "Something went wrong.";
 }
 
-export const appInfo = (): Promise<AppInfo> => invoke<AppInfo>("app_info");
-export const analyzeFile = (path: string): Promise<AnalysisResult> => invoke<AnalysisResult>("analyze_file", { path });
+export const appInfo = (): Promise<AppInfo> => invoke("app_info");
+export const enqueueFiles = (paths: string[]): Promise<EnqueueResult[]> => invoke("enqueue_files", { paths });
+export const takeOpenedFiles = (): Promise<string[]> => invoke("take_opened_files");
+export const queue = (): Promise<JobRow[]> => invoke("queue");
+export const openAnalysis = (id: string, viewer: string): Promise<AnalysisDetail> => invoke("open_analysis", { id, viewer });
+export const debugImage = (id: string, kind: "semantic-segmentation" | "instance-detection"): Promise<string> =>
+  invoke("debug_image", { id, kind });
+export const approve = (id: string, patient: PatientArg, approver: string): Promise<ApprovalOutcome> =>
+  invoke("approve", { id, patient, approver });
+export const reject = (id: string, by: string): Promise<AnalysisRow> => invoke("reject", { id, by });
+export const cancel = (id: string): Promise<boolean> => invoke("cancel", { id });
+export const retry = (id: string): Promise<void> => invoke("retry", { id });
+export const history = (filter: { patient_id?: string; since?: string; until?: string; limit?: number }): Promise<AnalysisRow[]> =>
+  invoke("history", { filter });
+export const searchPatients = (query: string): Promise<Patient[]> => invoke("search_patients", { query });
+export const exportCsv = (id: string, viewer: string): Promise<string> => invoke("export_csv", { id, viewer });
+export const getSettings = (): Promise<Settings> => invoke("get_settings");
+export const saveSettings = (settings: Settings): Promise<void> => invoke("save_settings", { settings });
+export const testArchive = (): Promise<void> => invoke("test_archive");
+export const testCloud = (): Promise<string> => invoke("test_cloud");
+export const secretStatus = (): Promise<SecretStatus[]> => invoke("secret_status");
+export const setSecret = (name: SecretStatus["name"], value: string): Promise<void> => invoke("set_secret", { name, value });
+export const clearSecret = (name: SecretStatus["name"]): Promise<void> => invoke("clear_secret", { name });

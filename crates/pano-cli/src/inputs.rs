@@ -2,9 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-/// Extensions looked for inside folders (files named explicitly are sniffed, whatever
-/// their name).
-const IMAGE_EXTENSIONS: [&str; 8] = ["jpg", "jpeg", "png", "tif", "tiff", "bmp", "dcm", "dicom"];
+use pano_service::images_in;
 
 /// One entry of the batch: an image path, or an argument that named nothing usable.
 #[derive(Debug, PartialEq)]
@@ -18,14 +16,13 @@ pub fn expand(args: &[String]) -> Vec<Input> {
     for arg in args {
         let path = Path::new(arg);
         if path.is_dir() {
-            let mut found = images_in(path);
+            let found = images_in(path);
             if found.is_empty() {
                 out.push(Input::Unusable {
                     arg: arg.clone(),
                     reason: "the folder holds no image files".into(),
                 });
             }
-            found.sort();
             out.extend(found.into_iter().map(Input::Image));
         } else if path.exists() {
             out.push(Input::Image(path.to_path_buf()));
@@ -58,22 +55,6 @@ pub fn expand(args: &[String]) -> Vec<Input> {
         }
     }
     out
-}
-
-fn images_in(dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file())
-                .filter(|p| {
-                    p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-                        IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str())
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod archive_job;
 mod cloud_job;
 mod error;
 mod events;
+mod folders;
 mod local_job;
 mod runner;
 mod service;
@@ -18,6 +19,7 @@ mod settings;
 
 pub use error::ServiceError;
 pub use events::{JobView, ServiceEvent};
+pub use folders::{images_in, IMAGE_EXTENSIONS};
 pub use runner::RunMode;
 pub use service::{
     AnalysisDetail, AnalysisService, ApprovalOutcome, Enqueued, ExportFormat, PatientChoice,

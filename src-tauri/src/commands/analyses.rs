@@ -25,8 +25,15 @@ pub fn enqueue_files(
     paths: Vec<PathBuf>,
 ) -> Result<Vec<EnqueueResult>, CommandError> {
     let service = state.service()?;
-    Ok(paths
-        .into_iter()
+    // A dropped folder means its radiographs.
+    let files = paths.into_iter().flat_map(|p| {
+        if p.is_dir() {
+            pano_service::images_in(&p)
+        } else {
+            vec![p]
+        }
+    });
+    Ok(files
         .map(|path| match service.enqueue(&path, None) {
             Ok(q) => EnqueueResult {
                 path,
@@ -42,6 +49,12 @@ pub fn enqueue_files(
             },
         })
         .collect())
+}
+
+/// The files the app was started with, once.
+#[tauri::command]
+pub fn take_opened_files(state: State<'_, AppState>) -> Vec<PathBuf> {
+    std::mem::take(&mut *state.opened_files.lock().expect("not poisoned"))
 }
 
 #[tauri::command]

@@ -1,0 +1,329 @@
+//! End to end: the built app in a real WebKitGTK window under Xvfb, driven through
+//! WebDriver (tauri-driver in front of Debian's WebKitWebDriver). The app is opened with
+//! the sample radiograph ("Open with Pano"), analyses it locally with the test models, and
+//! a clinician approves it for a new patient through the UI; then the SQLite file and the
+//! archive folder are checked, and each screen is written to docs/screenshots/.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{what} did not listen"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The few W3C WebDriver calls the test needs, over plain HTTP.
+struct Session {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Session {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        let text = request
+            .send()
+            .await
+            .expect("WebDriver answers")
+            .text()
+            .await
+            .unwrap();
+        let value: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{path}: {text}"));
+        assert!(value["value"]["error"].is_null(), "{path}: {value}");
+        value["value"].clone()
+    }
+
+    async fn element(&self, css: &str) -> String {
+        let found = self
+            .call(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await;
+        found
+            .as_object()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    async fn click(&self, css: &str) {
+        let id = self.element(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let id = self.element(css).await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/clear"),
+            Some(json!({})),
+        )
+        .await;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/value"),
+            Some(json!({"text": text})),
+        )
+        .await;
+    }
+
+    async fn text(&self, css: &str) -> String {
+        let script = json!({"script": "const e = document.querySelector(arguments[0]); return e ? e.textContent : '';", "args": [css]});
+        self.call(reqwest::Method::POST, "/execute/sync", Some(script))
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    async fn wait_for_text(&self, css: &str, wanted: &str, limit: Duration) -> String {
+        let start = Instant::now();
+        loop {
+            let text = self.text(css).await;
+            if text.contains(wanted) {
+                return text;
+            }
+            assert!(
+                start.elapsed() < limit,
+                "{css} never said '{wanted}' (last: '{text}')"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let png = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap())
+            .unwrap();
+        let dir = root().join("docs/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), bytes).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analyse_the_sample_and_approve_it_for_a_new_patient_in_the_real_window() {
+    let driver_bin = root().join(".cache/peers/bin/tauri-driver");
+    assert!(
+        driver_bin.exists(),
+        "{} is missing: run scripts/setup.sh",
+        driver_bin.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (data, archive) = (dir.path().join("data"), dir.path().join("archive"));
+    std::fs::create_dir_all(&archive).unwrap();
+    let settings = dir.path().join("settings.toml");
+    std::fs::write(
+        &settings,
+        format!(
+            "backend = \"local\"\ndata_dir = {:?}\nmodels_dir = {:?}\n[archive]\nkind = \"folder\"\npath = {:?}\n",
+            data.to_str().unwrap(),
+            root().join("models/test").to_str().unwrap(),
+            archive.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+
+    let display = format!(":{}", 50 + std::process::id() % 400);
+    let _xvfb = Killed(
+        Command::new("Xvfb")
+            .args([
+                display.as_str(),
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb (scripts/setup.sh installs it)"),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let (port, native_port) = (free_port(), free_port());
+    let _driver = Killed(
+        Command::new(&driver_bin)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
+            .env("DISPLAY", &display)
+            .env("PANO_SETTINGS", &settings)
+            // The webview's own storage (remembered thresholds, clinician) in the test's folder.
+            .env("XDG_DATA_HOME", dir.path().join("xdg-data"))
+            .env("XDG_CONFIG_HOME", dir.path().join("xdg-config"))
+            .env("XDG_CACHE_HOME", dir.path().join("xdg-cache"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for_port(port, "tauri-driver");
+
+    let http = reqwest::Client::new();
+    let app = env!("CARGO_BIN_EXE_pano-desktop");
+    let sample = root().join("tests/data/pan-01432.jpg");
+    let launched = Instant::now();
+    let created: Value = serde_json::from_str(
+        &http
+            .post(format!("http://127.0.0.1:{port}/session"))
+            .header("content-type", "application/json")
+            .body(
+                json!({"capabilities": {"alwaysMatch": {"browserName": "wry",
+                    "tauri:options": {"application": app, "args": [sample]}}}})
+                .to_string(),
+            )
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let session_id = created["value"]["sessionId"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{created}"))
+        .to_string();
+    let s = Session {
+        http,
+        base: format!("http://127.0.0.1:{port}/session/{session_id}"),
+    };
+
+    s.wait_for_text(
+        "#model-info",
+        "test-random-weights-1",
+        Duration::from_secs(30),
+    )
+    .await;
+    println!(
+        "launch to a usable window: {:.2} s",
+        launched.elapsed().as_secs_f64()
+    );
+    assert!(s
+        .text("#test-model-banner")
+        .await
+        .contains("not for diagnosis"));
+    // Opened with the sample: it is analysed and shown without anyone asking.
+    let meta = s
+        .wait_for_text("#analysis-meta", "completed", Duration::from_secs(120))
+        .await;
+    assert!(meta.contains("this computer"), "{meta}");
+    assert_eq!(s.text("#analysis-title").await, "pan-01432.jpg — 2356×1292");
+    s.wait_for_text(
+        "#csv",
+        "file_name,fdi,finding,score",
+        Duration::from_secs(5),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    s.screenshot("analysis").await;
+
+    s.type_into("#approver", "Dr Eve Example").await;
+    s.click("#new-patient").await;
+    s.type_into("#patient-search", "Erin Example").await;
+    s.type_into("#external-id", "EXT-42").await;
+    s.click("#approve").await;
+    let status = s
+        .wait_for_text("#decision-status", "filed in", Duration::from_secs(30))
+        .await;
+    assert!(status.contains("Erin Example"), "{status}");
+    s.screenshot("approved").await;
+
+    s.click("#nav-history").await;
+    s.wait_for_text("#history tbody", "pan-01432.jpg", Duration::from_secs(10))
+        .await;
+    s.screenshot("history").await;
+    s.click("#nav-settings").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    s.screenshot("settings").await;
+    s.call(reqwest::Method::DELETE, "", None).await;
+
+    // What the clinic keeps: the approval in SQLite, the set in the archive.
+    let db = rusqlite::Connection::open(data.join("pano.sqlite")).unwrap();
+    let (status, approver, patient, name): (String, String, String, String) = db
+        .query_row(
+            "SELECT a.status, a.approved_by, a.patient_id, p.display_name FROM analyses a JOIN patients p ON p.id = a.patient_id",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (status.as_str(), approver.as_str(), name.as_str()),
+        ("approved", "Dr Eve Example", "Erin Example")
+    );
+    let findings: i64 = db
+        .query_row("SELECT COUNT(*) FROM findings", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(findings, 256);
+    let patient_dir = archive.join("patients").join(&patient);
+    let set = std::fs::read_dir(&patient_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    for file in [
+        "input.jpg",
+        "findings.csv",
+        "analysis.json",
+        "debug/semantic-segmentation.jpg",
+        "debug/instance-detection.jpg",
+    ] {
+        assert!(set.join(file).is_file(), "{file} in {}", set.display());
+    }
+    assert_eq!(
+        std::fs::read(set.join("input.jpg")).unwrap(),
+        std::fs::read(&sample).unwrap()
+    );
+}
