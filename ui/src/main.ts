@@ -387,8 +387,11 @@ async function loadInfo(): Promise<void> {
     const banner = $("test-model-banner");
     banner.hidden = !info.test_model;
     banner.textContent = info.notice ?? "Test models with random weights: results are not for diagnosis.";
-    const problems = [info.models_problem, info.keychain_problem].filter((p) => p).map((p) => p?.message ?? "");
-    if (info.backend !== "local" && info.cloud_problem) problems.push(info.cloud_problem.message);
+    const problems = info.models_problem ? [info.models_problem.message] : [];
+    // Keys matter only when the cloud is in use.
+    if (info.backend !== "local") {
+      for (const p of [info.keychain_problem, info.cloud_problem]) if (p) problems.push(p.message);
+    }
     $("problems").hidden = problems.length === 0;
     $("problems").textContent = problems.join(" · ");
   } catch (e) {
