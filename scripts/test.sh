@@ -16,6 +16,9 @@ cargo fmt --all --check
 step "UI: type check, lint, unit tests, build"
 (cd ui && npm run --silent check && npm run --silent test && npm run --silent build)
 
+step "UI flows: Playwright in Debian's Chromium against the built UI, IPC scripted"
+(cd ui && npm run --silent e2e)
+
 step "lint (clippy, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # The GPU execution providers must keep building even where no GPU is.

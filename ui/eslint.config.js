@@ -7,4 +7,5 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.strict,
   { languageOptions: { globals: { ...globals.browser } } },
+  { files: ["e2e/**", "playwright.config.ts"], languageOptions: { globals: { ...globals.node } } },
 );

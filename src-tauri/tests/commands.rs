@@ -47,6 +47,8 @@ impl TestApp {
             .build(mock_context(noop_assets()))
             .expect("mock app");
         // The first turn of the event loop runs the setup hook (it starts the queue runner).
+        // Deprecated because a loop of it busy-waits; one turn is exactly what is needed.
+        #[allow(deprecated)]
         app.run_iteration(|_, _| {});
         let webview = WebviewWindowBuilder::new(&app, "main", Default::default())
             .build()
