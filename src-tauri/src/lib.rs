@@ -5,10 +5,23 @@ mod commands;
 mod error;
 mod state;
 
-use tauri::Manager;
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use tauri::{Emitter, Manager};
 
 pub use error::CommandError;
 pub use state::{AppState, PROGRESS_EVENT};
+
+/// Told to the UI when a second launch handed over files.
+pub const FILES_OPENED_EVENT: &str = "files-opened";
+
+/// The file arguments of a command line (options are not files).
+fn command_line_files(args: impl Iterator<Item = OsString>) -> Vec<PathBuf> {
+    args.map(PathBuf::from)
+        .filter(|p| !p.to_string_lossy().starts_with('-'))
+        .collect()
+}
 
 /// Registers state, commands and the queue runner on a builder; shared by `run` and the
 /// tests' mock runtime.
@@ -48,12 +61,27 @@ pub fn run() {
     pano_imaging::quiet_decoder_panics();
     let state = AppState::from_environment();
     // `pano-desktop scan.jpg ...` (a file manager's "Open with"): the UI adds them.
-    *state.opened_files.lock().expect("not poisoned") = std::env::args_os()
-        .skip(1)
-        .map(std::path::PathBuf::from)
-        .filter(|p| !p.to_string_lossy().starts_with('-'))
-        .collect();
-    setup(tauri::Builder::default(), state)
+    *state.opened_files.lock().expect("not poisoned") =
+        command_line_files(std::env::args_os().skip(1));
+    let builder = tauri::Builder::default()
+        // One window per computer: a second launch (say "Open with" on more scans) hands
+        // its files to the running app and brings it forward.
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+            let files = command_line_files(argv.into_iter().skip(1).map(Into::into));
+            app.state::<AppState>()
+                .opened_files
+                .lock()
+                .expect("not poisoned")
+                .extend(files);
+            let _ = app.emit(FILES_OPENED_EVENT, ());
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.unminimize();
+                let _ = window.set_focus();
+            }
+        }))
+        // Window size and position are remembered between runs.
+        .plugin(tauri_plugin_window_state::Builder::default().build());
+    setup(builder, state)
         .run(tauri::generate_context!())
         .expect("the desktop app failed to start");
 }

@@ -53,7 +53,8 @@
     }),
     open_analysis: ({ id }) => {
       const a = analyses.get(id);
-      return { analysis: a, findings: a.status === "queued" ? [] : findings, csv: "file_name,fdi,finding,score\n",
+      const patient = a.patient_id ? { id: a.patient_id, display_name: a.patient_name, external_id: null } : null;
+      return { analysis: a, patient, findings: a.status === "queued" ? [] : findings, csv: "file_name,fdi,finding,score\n",
         notice: "Results of random-weight test models: not for diagnosis.", jobs: [], audit: [] };
     },
     debug_image: () => pixel,
@@ -61,7 +62,8 @@
     approve: ({ id, patient, approver }) => {
       if (!approver) throw { code: "approval_incomplete", message: "approval needs the approving clinician's name" };
       const a = analyses.get(id);
-      Object.assign(a, { status: "approved", approved_by: approver, patient_id: "p-2", archived_location: "/mnt/archive/patients/p-2/" + id + "/" });
+      Object.assign(a, { status: "approved", approved_by: approver, patient_id: "p-2", patient_name: patient.display_name,
+        archived_location: "/mnt/archive/patients/p-2/" + id + "/" });
       return { analysis: a, patient: { id: "p-2", display_name: patient.display_name ?? "Ada Lovelace", external_id: null },
         archived_location: a.archived_location, pending_reason: null, already_approved: false };
     },

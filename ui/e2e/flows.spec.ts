@@ -50,7 +50,7 @@ test("drop, wait, review with thresholds, approve for a new patient", async ({ p
   await page.locator("#new-patient").check();
   await page.locator("#patient-search").fill("Grace Hopper");
   await page.locator("#approve").click();
-  await expect(page.locator("#decision-status")).toContainText("Approved for Grace Hopper; filed in /mnt/archive/patients/");
+  await expect(page.locator("#decision-status")).toContainText("Approved by Dr Bell for Grace Hopper; filed in /mnt/archive/patients/");
   const approve = await page.evaluate(() =>
     (window as unknown as { __fake: { calls: { cmd: string; args: unknown }[] } }).__fake.calls.filter((c) => c.cmd === "approve").pop(),
   );

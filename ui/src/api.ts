@@ -56,6 +56,7 @@ export interface JobRow {
 
 export interface AnalysisDetail {
   analysis: AnalysisRow;
+  patient: Patient | null;
   findings: ToothFinding[];
   csv: string | null;
   notice: string | null;

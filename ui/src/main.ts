@@ -234,7 +234,10 @@ async function showAnalysis(id: string): Promise<void> {
   ($("reject") as HTMLButtonElement).disabled = !["completed", "failed"].includes(a.status);
   setStatus(
     "decision-status",
-    a.status === "approved" ? `Approved by ${a.approved_by ?? "?"}${a.archived_location ? `, filed in ${a.archived_location}` : ", waiting to be filed"}` : "",
+    a.status === "approved"
+      ? `Approved by ${a.approved_by ?? "?"} for ${current.patient?.display_name ?? "?"}` +
+          (a.archived_location ? `; filed in ${a.archived_location}` : "; waiting to be filed")
+      : "",
   );
   if (current.findings.length > 0) await showLayer();
 }
@@ -252,12 +255,9 @@ async function decide(approveIt: boolean): Promise<void> {
         : { kind: "existing", id: text.split(" · ").pop() ?? text };
       const outcome = await api.approve(current.analysis.id, patient, clinician);
       await showAnalysis(current.analysis.id);
-      setStatus(
-        "decision-status",
-        outcome.archived_location
-          ? `Approved for ${outcome.patient.display_name}; filed in ${outcome.archived_location}`
-          : `Approved for ${outcome.patient.display_name}; filing waits: ${outcome.pending_reason ?? "storage"}`,
-      );
+      if (!outcome.archived_location) {
+        setStatus("decision-status", `Approved for ${outcome.patient.display_name}; filing waits: ${outcome.pending_reason ?? "storage"}`);
+      }
     } else {
       await api.reject(current.analysis.id, clinician);
       await showAnalysis(current.analysis.id);
@@ -524,6 +524,7 @@ async function start(): Promise<void> {
     setStatus("status", errorText(e), true);
   }
   await refreshQueue();
+  await listen("files-opened", () => void api.takeOpenedFiles().then(addFiles));
   await addFiles(await api.takeOpenedFiles());
 }
 

@@ -81,6 +81,8 @@ pub struct ApprovalOutcome {
 #[derive(Debug, Clone, Serialize)]
 pub struct AnalysisDetail {
     pub analysis: AnalysisRow,
+    /// The patient of an approved analysis.
+    pub patient: Option<Patient>,
     pub findings: Vec<pano_core::ToothFinding>,
     pub csv: Option<String>,
     pub notice: Option<String>,
@@ -283,7 +285,12 @@ impl AnalysisService {
         let stem = stem(&analysis.original_file_name);
         let assessment = self.inner.db(|s| s.assessment(id, &stem))?;
         let csv = assessment.as_ref().map(pano_core::write_csv);
+        let patient = match &analysis.patient_id {
+            Some(p) => Some(self.inner.db(|s| s.patient(p))?),
+            None => None,
+        };
         let detail = AnalysisDetail {
+            patient,
             findings: assessment
                 .map(|a| a.findings().collect())
                 .unwrap_or_default(),
