@@ -119,6 +119,8 @@ export const history = (filter: { patient_id?: string; since?: string; until?: s
   invoke("history", { filter });
 export const searchPatients = (query: string): Promise<Patient[]> => invoke("search_patients", { query });
 export const exportCsv = (id: string, viewer: string): Promise<string> => invoke("export_csv", { id, viewer });
+export const saveCsv = (id: string, viewer: string, path: string): Promise<void> => invoke("save_csv", { id, viewer, path });
+export const testModels = (): Promise<string> => invoke("test_models");
 export const getSettings = (): Promise<Settings> => invoke("get_settings");
 export const saveSettings = (settings: Settings): Promise<void> => invoke("save_settings", { settings });
 export const testArchive = (): Promise<void> => invoke("test_archive");

@@ -1,7 +1,7 @@
 // Wires the DOM to the commands. Logic worth testing lives in findings.ts and queue.ts.
 import { listen } from "@tauri-apps/api/event";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
-import { open } from "@tauri-apps/plugin-dialog";
+import { open, save } from "@tauri-apps/plugin-dialog";
 import * as api from "./api";
 import { errorText, type AnalysisDetail, type JobRow, type Settings } from "./api";
 import {
@@ -468,6 +468,18 @@ async function start(): Promise<void> {
     };
   }
   $("copy-csv").onclick = () => void navigator.clipboard?.writeText(current?.csv ?? "");
+  $("save-csv").onclick = async () => {
+    if (!current) return;
+    const stem = current.analysis.original_file_name.replace(/\.[^.]+$/, "");
+    const target = await save({ defaultPath: `${stem}.csv`, filters: [{ name: "CSV", extensions: ["csv"] }] });
+    if (!target) return;
+    try {
+      await api.saveCsv(current.analysis.id, localStorage.getItem("pano.clinician") ?? "", target);
+      setStatus("status", `Saved ${target}`);
+    } catch (e) {
+      setStatus("status", errorText(e), true);
+    }
+  };
   $("decision").onsubmit = (e) => {
     e.preventDefault();
     void decide(true);
@@ -482,6 +494,11 @@ async function start(): Promise<void> {
     e.preventDefault();
     void saveSettingsForm();
   };
+  $("test-models").onclick = () =>
+    void api.testModels().then(
+      (what) => setStatus("test-models-result", what),
+      (e) => setStatus("test-models-result", errorText(e), true),
+    );
   $("test-archive").onclick = () =>
     void api.testArchive().then(
       () => setStatus("test-archive-result", "works"),

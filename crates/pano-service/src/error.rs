@@ -13,7 +13,7 @@ pub enum ServiceError {
     Store(#[from] StoreError),
     #[error("{path}: {source}")]
     Import { path: String, source: ImportError },
-    #[error("{path} cannot be read: {source}")]
+    #[error("{path} cannot be read or written: {source}")]
     Read {
         path: String,
         source: std::io::Error,

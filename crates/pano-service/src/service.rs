@@ -334,6 +334,24 @@ impl AnalysisService {
         }
     }
 
+    /// Writes an export to a file (through a temporary file: never half a CSV).
+    pub fn export_to_file(
+        &self,
+        id: &str,
+        format: ExportFormat,
+        viewer: &str,
+        path: &Path,
+    ) -> Result<(), ServiceError> {
+        let bytes = self.export(id, format, viewer)?;
+        let tmp = path.with_extension("partial");
+        std::fs::write(&tmp, &bytes)
+            .and_then(|_| std::fs::rename(&tmp, path))
+            .map_err(|e| ServiceError::Read {
+                path: path.display().to_string(),
+                source: e,
+            })
+    }
+
     /// A debug image of a completed analysis (`semantic-segmentation` or
     /// `instance-detection`).
     pub fn artefact(

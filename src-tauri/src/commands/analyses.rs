@@ -179,6 +179,19 @@ pub fn search_patients(
     Ok(state.service()?.search_patients(&query, 20)?)
 }
 
+/// Writes the CSV to the file the user chose in the save dialog.
+#[tauri::command]
+pub fn save_csv(
+    state: State<'_, AppState>,
+    id: String,
+    viewer: String,
+    path: PathBuf,
+) -> Result<(), CommandError> {
+    Ok(state
+        .service()?
+        .export_to_file(&id, ExportFormat::Csv, &viewer, &path)?)
+}
+
 #[tauri::command]
 pub fn export_csv(
     state: State<'_, AppState>,

@@ -22,6 +22,21 @@ pub fn save_settings<R: Runtime>(
     Ok(())
 }
 
+/// The models folder's manifest: its version, or why it cannot be used.
+#[tauri::command]
+pub fn test_models(state: State<'_, AppState>) -> Result<String, CommandError> {
+    let manifest = state.service()?.local_models()?;
+    Ok(format!(
+        "models {}{}",
+        manifest.model_version,
+        if manifest.test_model {
+            " (test models: not for diagnosis)"
+        } else {
+            ""
+        }
+    ))
+}
+
 #[tauri::command]
 pub async fn test_archive(state: State<'_, AppState>) -> Result<(), CommandError> {
     Ok(state.service()?.test_archive().await?)
