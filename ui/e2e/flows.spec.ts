@@ -61,6 +61,8 @@ test("drop, wait, review with thresholds, approve for a new patient", async ({ p
 test("settings never show a stored key and send only typed ones", async ({ page }) => {
   await open(page);
   await page.locator("#nav-settings").click();
+  await expect(page.locator("#view-analyses")).toBeHidden();
+  await expect(page.locator("#view-settings")).toBeVisible();
   const key = page.locator("#secret-runpod_api_key");
   await expect(key).toHaveValue("");
   await expect(key).toHaveAttribute("placeholder", /stored in the keychain/);
