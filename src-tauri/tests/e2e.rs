@@ -5,41 +5,15 @@
 //! archive folder are checked, and each screen is written to docs/screenshots/.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use pano_testkit::{free_port, wait_for_port, Peer};
 use serde_json::{json, Value};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn wait_for_port(port: u16, what: &str) {
-    let start = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "{what} did not listen"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// The few W3C WebDriver calls the test needs, over plain HTTP.
@@ -172,7 +146,8 @@ async fn analyse_the_sample_and_approve_it_for_a_new_patient_in_the_real_window(
     .unwrap();
 
     let display = format!(":{}", 50 + std::process::id() % 400);
-    let _xvfb = Killed(
+    // An X server has no port to wait for; 0 marks that.
+    let _xvfb = Peer::new(
         Command::new("Xvfb")
             .args([
                 display.as_str(),
@@ -186,29 +161,29 @@ async fn analyse_the_sample_and_approve_it_for_a_new_patient_in_the_real_window(
             .stderr(Stdio::null())
             .spawn()
             .expect("Xvfb (scripts/setup.sh installs it)"),
+        0,
     );
     std::thread::sleep(Duration::from_millis(500));
     let (port, native_port) = (free_port(), free_port());
-    let _driver = Killed(
-        Command::new(&driver_bin)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--native-port",
-                &native_port.to_string(),
-            ])
-            .env("DISPLAY", &display)
-            .env("PANO_SETTINGS", &settings)
-            // The webview's own storage (remembered thresholds, clinician) in the test's folder.
-            .env("XDG_DATA_HOME", dir.path().join("xdg-data"))
-            .env("XDG_CONFIG_HOME", dir.path().join("xdg-config"))
-            .env("XDG_CACHE_HOME", dir.path().join("xdg-cache"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for_port(port, "tauri-driver");
+    let mut driver = Command::new(&driver_bin)
+        .args([
+            "--port",
+            &port.to_string(),
+            "--native-port",
+            &native_port.to_string(),
+        ])
+        .env("DISPLAY", &display)
+        .env("PANO_SETTINGS", &settings)
+        // The webview's own storage (remembered thresholds, clinician) in the test's folder.
+        .env("XDG_DATA_HOME", dir.path().join("xdg-data"))
+        .env("XDG_CONFIG_HOME", dir.path().join("xdg-config"))
+        .env("XDG_CACHE_HOME", dir.path().join("xdg-cache"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_port(port, &mut driver, "tauri-driver");
+    let _driver = Peer::new(driver, port);
 
     let http = reqwest::Client::new();
     let app = env!("CARGO_BIN_EXE_pano-desktop");

@@ -10,7 +10,7 @@ use pano_cloud::runpod::{EndpointRole, JobProgress, RunpodError, SubmittedJob};
 use pano_cloud::storage::{OpaqueId, StorageError};
 use pano_cloud::DebugImageSource;
 use pano_core::WorkerInput;
-use pano_store::{AnalysisRow, BackendKind, JobRow, JobState};
+use pano_store::{AnalysisRow, BackendKind, CompletedAnalysis, JobRow, JobState};
 
 use crate::events::JobView;
 use crate::local_job::RunResult;
@@ -223,15 +223,18 @@ async fn round_trip(
                     .model_version
                     .unwrap_or_else(|| analysis.model_version.clone());
                 return Ok(RunResult {
-                    assessment: output.assessment,
                     debug,
-                    backend: BackendKind::Cloud,
-                    endpoint: Some(endpoint_id),
-                    test_model: output.test_model || model_version.starts_with("test-"),
-                    model_version,
-                    execution_provider: None,
-                    queue_ms: Some(finished.queue_wait.as_millis() as u64),
-                    run_ms: finished.execution.as_millis() as u64,
+                    completed: CompletedAnalysis {
+                        assessment: output.assessment,
+                        backend: BackendKind::Cloud,
+                        endpoint: Some(endpoint_id),
+                        test_model: output.test_model || model_version.starts_with("test-"),
+                        model_version,
+                        execution_provider: None,
+                        queue_ms: Some(finished.queue_wait.as_millis() as u64),
+                        run_ms: finished.execution.as_millis() as u64,
+                        artefacts: Vec::new(),
+                    },
                 });
             }
             Err(RunpodError::JobExpired { .. }) => {

@@ -18,15 +18,9 @@ use crate::ServiceError;
 
 /// What a backend produced, before it is stored.
 pub(crate) struct RunResult {
-    pub assessment: pano_core::Assessment,
+    /// What the store records; its `artefacts` are added once the files are written.
+    pub completed: CompletedAnalysis,
     pub debug: Option<(Vec<u8>, Vec<u8>)>,
-    pub backend: BackendKind,
-    pub endpoint: Option<String>,
-    pub model_version: String,
-    pub execution_provider: Option<String>,
-    pub queue_ms: Option<u64>,
-    pub run_ms: u64,
-    pub test_model: bool,
 }
 
 pub(crate) async fn run_analyze(inner: &Arc<Inner>, slots: &Slots, job: JobRow) {
@@ -133,27 +127,34 @@ fn run_local(inner: &Inner, analysis: &AnalysisRow) -> Result<RunResult, Service
         debug: result
             .debug
             .map(|d| (d.semantic_segmentation, d.instance_detection)),
-        assessment: result.assessment,
-        backend: BackendKind::Local,
-        endpoint: None,
-        model_version: result.model_version,
-        execution_provider: Some(result.provider.name().to_string()),
-        queue_ms: None,
-        run_ms: start.elapsed().as_millis() as u64,
-        test_model: result.test_model,
+        completed: CompletedAnalysis {
+            assessment: result.assessment,
+            backend: BackendKind::Local,
+            endpoint: None,
+            model_version: result.model_version,
+            execution_provider: Some(result.provider.name().to_string()),
+            queue_ms: None,
+            run_ms: start.elapsed().as_millis() as u64,
+            test_model: result.test_model,
+            artefacts: Vec::new(),
+        },
     })
 }
 
 /// Stores the files, then the rows in one transaction (findings, artefacts, status, job).
 fn record(inner: &Inner, job: &JobRow, analysis: &AnalysisRow, result: RunResult) {
     let stored = (|| -> Result<bool, ServiceError> {
-        let csv = pano_core::write_csv(&result.assessment);
+        let RunResult {
+            mut completed,
+            debug,
+        } = result;
+        let csv = pano_core::write_csv(&completed.assessment);
         let mut artefacts = vec![(
             ArtefactKind::Csv,
             inner.blobs.put(csv.as_bytes())?,
             csv.len() as u64,
         )];
-        if let Some((seg, det)) = &result.debug {
+        if let Some((seg, det)) = &debug {
             artefacts.push((
                 ArtefactKind::SemanticSegmentation,
                 inner.blobs.put(seg)?,
@@ -165,18 +166,8 @@ fn record(inner: &Inner, job: &JobRow, analysis: &AnalysisRow, result: RunResult
                 det.len() as u64,
             ));
         }
-        let done = CompletedAnalysis {
-            backend: result.backend,
-            endpoint: result.endpoint,
-            model_version: result.model_version,
-            execution_provider: result.execution_provider,
-            queue_ms: result.queue_ms,
-            run_ms: result.run_ms,
-            test_model: result.test_model,
-            assessment: result.assessment,
-            artefacts,
-        };
-        inner.db(|s| s.complete_analysis(&analysis.id, &job.id, &done))
+        completed.artefacts = artefacts;
+        inner.db(|s| s.complete_analysis(&analysis.id, &job.id, &completed))
     })();
     match stored {
         Ok(true) => inner.emit(

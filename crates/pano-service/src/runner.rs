@@ -87,7 +87,7 @@ impl AnalysisService {
                     } else {
                         // A panicking job: forget all finished ids; the next look at the
                         // database shows what is still due.
-                        in_flight.retain(|_| false);
+                        in_flight.clear();
                     }
                 }
                 _ = inner.wake.notified() => {}

@@ -2,7 +2,7 @@
 //! (`WHERE status = ...`): the service's approval rules decide, and the database makes sure
 //! two processes can never both apply a transition.
 
-use pano_core::{Assessment, ToothFinding};
+use pano_core::{Assessment, Fdi, FindingKind, ToothFinding};
 use rusqlite::{params, OptionalExtension, Row};
 
 use crate::audit::{append, AuditAction};
@@ -527,10 +527,12 @@ impl Store {
         let mut findings = Vec::with_capacity(pano_core::NUM_ENTRIES);
         for row in rows {
             let (fdi, finding, score) = row?;
-            let parsed: Result<ToothFinding, _> = serde_json::from_value(serde_json::json!({
-                "fdi": fdi.to_string(), "finding": finding, "score": score
-            }));
-            findings.push(parsed.map_err(|e| StoreError::Corrupt(format!("finding: {e}")))?);
+            let corrupt = |e: pano_core::CoreError| StoreError::Corrupt(format!("finding: {e}"));
+            findings.push(ToothFinding {
+                fdi: Fdi::new(fdi as u32).map_err(corrupt)?,
+                finding: finding.parse::<FindingKind>().map_err(corrupt)?,
+                score: score as f32,
+            });
         }
         if findings.is_empty() {
             return Ok(None);
