@@ -16,7 +16,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 MINIMAL_APT_PACKAGES=(python3 python3-pip unzip)
 APT_PACKAGES=(build-essential pkg-config python3 python3-pip python3-venv unzip
   libwebkit2gtk-4.1-dev libssl-dev xvfb xauth xdotool imagemagick webkit2gtk-driver chromium
-  gnome-keyring dbus libsecret-tools keyutils nodejs npm)
+  gnome-keyring dbus libsecret-tools keyutils rpm nodejs npm)
 
 install_apt() {
   local missing=() wanted=("$@")
@@ -48,13 +48,7 @@ install_onnxruntime() {
   local lib="$dir/libonnxruntime.so.$ORT_VERSION"
   if [ -f "$lib" ]; then log "onnxruntime $ORT_VERSION: present"; return; fi
   log "onnxruntime $ORT_VERSION: fetching the PyPI wheel"
-  local tmp; tmp=$(mktemp -d)
-  python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.11 \
-    --platform manylinux_2_27_x86_64 --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
-    -d "$tmp" "onnxruntime==$ORT_VERSION"
-  mkdir -p "$dir"
-  unzip -q -j -o "$tmp"/onnxruntime-*.whl "onnxruntime/capi/libonnxruntime.so*" -d "$dir"
-  rm -rf "$tmp"
+  scripts/fetch-onnxruntime.sh linux-x64 "$dir" >/dev/null
   [ -f "$lib" ] || { log "the wheel did not contain $lib"; exit 1; }
 }
 

@@ -2,5 +2,6 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 fn main() {
+    pano_engine::opt_out_of_runtime_telemetry();
     pano_desktop::run();
 }

@@ -3,6 +3,11 @@
 //! the sample radiograph ("Open with Pano"), analyses it locally with the test models, and
 //! a clinician approves it for a new patient through the UI; then the SQLite file and the
 //! archive folder are checked, and each screen is written to docs/screenshots/.
+//!
+//! With `PANO_E2E_APP=/usr/bin/pano-desktop` the same test drives an installed app instead
+//! (scripts/install-test.sh): no models folder is configured, so the app must find the
+//! models and ONNX Runtime it was installed with, and the screenshots stay in the test's
+//! temporary folder.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -111,13 +116,12 @@ impl Session {
         }
     }
 
-    async fn screenshot(&self, name: &str) {
+    async fn screenshot(&self, dir: &Path, name: &str) {
         let png = self.call(reqwest::Method::GET, "/screenshot", None).await;
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(png.as_str().unwrap())
             .unwrap();
-        let dir = root().join("docs/screenshots");
-        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(dir).unwrap();
         std::fs::write(dir.join(format!("{name}.png")), bytes).unwrap();
     }
 }
@@ -130,20 +134,34 @@ async fn analyse_the_sample_and_approve_it_for_a_new_patient_in_the_real_window(
         "{} is missing: run scripts/setup.sh",
         driver_bin.display()
     );
+    let installed = std::env::var("PANO_E2E_APP").ok().filter(|a| !a.is_empty());
+    let app = installed
+        .clone()
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_pano-desktop").to_string());
     let dir = tempfile::tempdir().unwrap();
     let (data, archive) = (dir.path().join("data"), dir.path().join("archive"));
     std::fs::create_dir_all(&archive).unwrap();
     let settings = dir.path().join("settings.toml");
+    let models_line = match installed {
+        Some(_) => String::new(),
+        None => format!(
+            "models_dir = {:?}\n",
+            root().join("models/test").to_str().unwrap()
+        ),
+    };
     std::fs::write(
         &settings,
         format!(
-            "backend = \"local\"\ndata_dir = {:?}\nmodels_dir = {:?}\n[archive]\nkind = \"folder\"\npath = {:?}\n",
+            "backend = \"local\"\ndata_dir = {:?}\n{models_line}[archive]\nkind = \"folder\"\npath = {:?}\n",
             data.to_str().unwrap(),
-            root().join("models/test").to_str().unwrap(),
             archive.to_str().unwrap()
         ),
     )
     .unwrap();
+    let screenshots = match installed {
+        Some(_) => dir.path().join("screenshots"),
+        None => root().join("docs/screenshots"),
+    };
 
     let display = format!(":{}", 50 + std::process::id() % 400);
     // An X server has no port to wait for; 0 marks that.
@@ -186,7 +204,6 @@ async fn analyse_the_sample_and_approve_it_for_a_new_patient_in_the_real_window(
     let _driver = Peer::new(driver, port);
 
     let http = reqwest::Client::new();
-    let app = env!("CARGO_BIN_EXE_pano-desktop");
     let sample = root().join("tests/data/pan-01432.jpg");
     let launched = Instant::now();
     let created: Value = serde_json::from_str(
@@ -195,7 +212,7 @@ async fn analyse_the_sample_and_approve_it_for_a_new_patient_in_the_real_window(
             .header("content-type", "application/json")
             .body(
                 json!({"capabilities": {"alwaysMatch": {"browserName": "wry",
-                    "tauri:options": {"application": app, "args": [sample]}}}})
+                    "tauri:options": {"application": &app, "args": [sample]}}}})
                 .to_string(),
             )
             .send()
@@ -242,7 +259,7 @@ async fn analyse_the_sample_and_approve_it_for_a_new_patient_in_the_real_window(
     )
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    s.screenshot("analysis").await;
+    s.screenshot(&screenshots, "analysis").await;
 
     s.type_into("#approver", "Dr Eve Example").await;
     s.click("#new-patient").await;
@@ -253,15 +270,38 @@ async fn analyse_the_sample_and_approve_it_for_a_new_patient_in_the_real_window(
         .wait_for_text("#decision-status", "filed in", Duration::from_secs(30))
         .await;
     assert!(status.contains("Erin Example"), "{status}");
-    s.screenshot("approved").await;
+    s.screenshot(&screenshots, "approved").await;
 
     s.click("#nav-history").await;
     s.wait_for_text("#history tbody", "pan-01432.jpg", Duration::from_secs(10))
         .await;
-    s.screenshot("history").await;
+    s.screenshot(&screenshots, "history").await;
     s.click("#nav-settings").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    s.screenshot("settings").await;
+    s.screenshot(&screenshots, "settings").await;
+    let in_use = s.text("#runtime-info").await;
+    if let Some(app) = &installed {
+        // The installed app runs on what it was installed with: <prefix>/lib/Pano on Linux.
+        let resources = Path::new(app)
+            .parent()
+            .unwrap()
+            .join("../lib/Pano")
+            .canonicalize()
+            .expect("the package's resource folder");
+        let resources = resources.display();
+        assert!(
+            in_use.contains(&format!("models {resources}/models"))
+                && in_use.contains(&format!(
+                    "ONNX Runtime {resources}/onnxruntime/libonnxruntime"
+                )),
+            "{in_use}"
+        );
+    } else {
+        assert!(
+            in_use.contains("models/test") && in_use.contains("libonnxruntime"),
+            "{in_use}"
+        );
+    }
     s.call(reqwest::Method::DELETE, "", None).await;
 
     // What the clinic keeps: the approval in SQLite, the set in the archive.

@@ -13,6 +13,9 @@ export interface AppInfo {
   notice: string | null;
   models_problem: AppError | null;
   execution_provider: string;
+  models_dir: string | null;
+  onnxruntime: string | null;
+  onnxruntime_problem: AppError | null;
   backend: string;
   cloud_problem: AppError | null;
   keychain_problem: AppError | null;

@@ -387,7 +387,13 @@ async function loadInfo(): Promise<void> {
     const banner = $("test-model-banner");
     banner.hidden = !info.test_model;
     banner.textContent = info.notice ?? "Test models with random weights: results are not for diagnosis.";
+    $("runtime-info").textContent =
+      `In use: models ${info.models_dir ?? "none"} · ONNX Runtime ${info.onnxruntime ?? "not found"}`;
+    ($("settings-form").querySelector("[name=models_dir]") as HTMLInputElement).placeholder =
+      info.models_dir ? `default: ${info.models_dir}` : "";
     const problems = info.models_problem ? [info.models_problem.message] : [];
+    // The runtime matters only when analyses may run on this computer.
+    if (info.backend !== "cloud" && info.onnxruntime_problem) problems.push(info.onnxruntime_problem.message);
     // Keys matter only when the cloud is in use.
     if (info.backend !== "local") {
       for (const p of [info.keychain_problem, info.cloud_problem]) if (p) problems.push(p.message);

@@ -88,6 +88,7 @@ pub struct AnalyzeArgs {
 }
 
 fn main() -> ExitCode {
+    pano_engine::opt_out_of_runtime_telemetry();
     pano_imaging::quiet_decoder_panics();
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()

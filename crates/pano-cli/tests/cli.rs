@@ -149,3 +149,72 @@ fn same_stems_never_overwrite_but_a_failed_one_does_not_block() {
     );
     assert_eq!(side["image"]["width"], 1000);
 }
+
+/// ONNX Runtime's official Linux builds queue a `ProcessInfo` event for Microsoft and keep a
+/// device id under `~/.cache/Microsoft` unless told not to (they also stay quiet on CI
+/// systems they recognise, so the test removes those hints): an analysis must leave nothing
+/// there.
+#[test]
+fn an_analysis_leaves_no_runtime_telemetry_behind() {
+    let home = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pano"));
+    for var in pano_engine::TELEMETRY_OPT_OUT_VARS.iter().chain(&[
+        "CI",
+        "TF_BUILD",
+        "GITHUB_ACTIONS",
+        "GITLAB_CI",
+        "CIRCLECI",
+        "TRAVIS",
+        "JENKINS_URL",
+        "CODEBUILD_BUILD_ID",
+        "BUILDKITE",
+        "TEAMCITY_VERSION",
+        "APPVEYOR",
+        "BITBUCKET_BUILD_NUMBER",
+        "XDG_CACHE_HOME",
+    ]) {
+        command.env_remove(var);
+    }
+    let run = command
+        .env("HOME", home.path())
+        .env("PANO_DATA_DIR", home.path().join("data"))
+        .env("PANO_SETTINGS", home.path().join("settings.toml"))
+        .args([
+            "analyze",
+            root()
+                .join("tests/data/pan-small-wide.png")
+                .to_str()
+                .unwrap(),
+            "--out",
+            out.path().to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(out.path().join("pan-small-wide.csv").is_file());
+    let cache = home.path().join(".cache");
+    let left: Vec<_> = walk(&cache);
+    assert!(left.is_empty(), "telemetry files: {left:?}");
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .flat_map(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p)
+            } else {
+                vec![p]
+            }
+        })
+        .collect()
+}

@@ -25,5 +25,8 @@ pub use manifest::{locate_models_dir, DetectionSpec, ModelManifest, Segmentation
 pub use mask::BoxMask;
 pub use postprocess::score_findings;
 pub use provider::ExecutionProviderChoice;
-pub use runtime::{locate_runtime_library, RUNTIME_ENV_VARS};
+pub use runtime::{
+    installed_resource_dirs, locate_runtime_library, opt_out_of_runtime_telemetry,
+    RUNTIME_ENV_VARS, TELEMETRY_OPT_OUT_VARS,
+};
 pub use segmentation::{LogitMap, ProbabilityField};

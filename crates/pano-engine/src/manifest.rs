@@ -154,20 +154,22 @@ fn read_checked(path: &Path, expected: &str) -> Result<Vec<u8>, EngineError> {
     Ok(bytes)
 }
 
-/// The models folder when none is configured: `models/` beside the executable or in its
-/// installed data folder, else the repository's test models (development builds).
+/// The models folder when none is configured: `models/` in the installers' resource folder
+/// (see [`crate::installed_resource_dirs`]), else the repository's test models (development
+/// builds).
 pub fn locate_models_dir() -> Option<PathBuf> {
     let mut candidates = Vec::new();
     if let Some(exe_dir) = std::env::current_exe()
         .ok()
         .and_then(|e| e.parent().map(Path::to_path_buf))
     {
-        candidates.push(exe_dir.join("models"));
-        candidates.push(exe_dir.join("../share/pano/models"));
-        candidates.push(exe_dir.join("../lib/pano/models"));
-        candidates.push(exe_dir.join("../Resources/models"));
+        candidates.extend(
+            crate::installed_resource_dirs(&exe_dir)
+                .into_iter()
+                .map(|d| d.join("models")),
+        );
     }
-    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/test"));
+    candidates.extend(crate::runtime::repository_dir("models/test"));
     candidates
         .into_iter()
         .find(|d| d.join(MANIFEST_FILE).is_file())

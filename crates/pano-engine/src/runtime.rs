@@ -10,6 +10,22 @@ use crate::EngineError;
 /// Environment variables naming the library, in the order they are read.
 pub const RUNTIME_ENV_VARS: [&str; 2] = ["PANO_ORT_LIB", "ORT_DYLIB_PATH"];
 
+/// ONNX Runtime's full telemetry opt-out on Linux and macOS: with it set before the library
+/// initialises, no uploader, device id or event cache is created (the first name is what
+/// 1.31/1.32 read, the second what later releases read).
+pub const TELEMETRY_OPT_OUT_VARS: [&str; 2] = ["ORT_DISABLE_TELEMETRY", "ORT_TELEMETRY_DISABLED"];
+
+/// Opts this process out of ONNX Runtime's telemetry. Official builds since 1.31 send a
+/// `ProcessInfo` event (device id, CPU, memory, OS, app name) to Microsoft on Linux and macOS
+/// too, and keep a device id and an event cache under `~/.cache/Microsoft`; a clinic's
+/// computer must not. Call it first thing in `main`, before any thread starts: it sets
+/// environment variables, which is only sound while the process has one thread.
+pub fn opt_out_of_runtime_telemetry() {
+    for var in TELEMETRY_OPT_OUT_VARS {
+        std::env::set_var(var, "1");
+    }
+}
+
 #[cfg(target_os = "windows")]
 const LIB_PREFIX: &str = "onnxruntime";
 #[cfg(target_os = "macos")]
@@ -17,9 +33,9 @@ const LIB_PREFIX: &str = "libonnxruntime";
 #[cfg(all(unix, not(target_os = "macos")))]
 const LIB_PREFIX: &str = "libonnxruntime.so";
 
-/// Where the library is looked for: an explicit setting, the environment, beside the
-/// executable (installers put it there or in ../lib), the repository's set-up cache, and the
-/// system library folders.
+/// Where the library is looked for: an explicit setting, the environment, the installers'
+/// layouts (see [`installed_resource_dirs`]), the repository's set-up cache, and the system
+/// library folders.
 pub fn locate_runtime_library(explicit: Option<&Path>) -> Result<PathBuf, EngineError> {
     let mut searched = Vec::new();
     if let Some(path) = explicit {
@@ -43,12 +59,13 @@ pub fn locate_runtime_library(explicit: Option<&Path>) -> Result<PathBuf, Engine
         .and_then(|e| e.parent().map(Path::to_path_buf))
     {
         dirs.push(exe_dir.clone());
-        dirs.push(exe_dir.join("lib"));
-        dirs.push(exe_dir.join("../lib/pano"));
-        dirs.push(exe_dir.join("../lib"));
-        dirs.push(exe_dir.join("../Resources"));
+        dirs.extend(
+            installed_resource_dirs(&exe_dir)
+                .into_iter()
+                .map(|d| d.join("onnxruntime")),
+        );
     }
-    dirs.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.cache/onnxruntime"));
+    dirs.extend(repository_dir(".cache/onnxruntime"));
     dirs.extend(
         [
             "/usr/lib/pano",
@@ -88,6 +105,36 @@ fn library_in(dir: &Path) -> Option<PathBuf> {
     found.pop()
 }
 
+/// Where the installers put the app's resources (ONNX Runtime under `onnxruntime/`, the
+/// models under `models/`), relative to the folder of the running executable: the desktop app
+/// and the `pano` command are installed side by side, so both find the same files.
+/// - Windows (MSI, NSIS): beside the executable.
+/// - macOS: `Pano.app/Contents/MacOS/` -> `../Resources`.
+/// - Linux (deb, rpm, AppImage): `/usr/bin/` -> `/usr/lib/Pano` (Tauri names the folder after
+///   the product name).
+///
+/// Only folders that exist are returned, resolved (so the app shows `/usr/lib/Pano/models`,
+/// not `/usr/bin/../lib/Pano/models`).
+pub fn installed_resource_dirs(exe_dir: &Path) -> Vec<PathBuf> {
+    [
+        exe_dir.to_path_buf(),
+        exe_dir.join("../Resources"),
+        exe_dir.join("../lib/Pano"),
+    ]
+    .iter()
+    .filter_map(|d| d.canonicalize().ok())
+    .collect()
+}
+
+/// A folder of this source tree (development builds and tests), if it exists.
+pub(crate) fn repository_dir(relative: &str) -> Option<PathBuf> {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(relative)
+        .canonicalize()
+        .ok()
+}
+
 struct LoadedRuntime {
     path: PathBuf,
     environment: Environment,
@@ -102,8 +149,11 @@ pub(crate) fn environment(
     let path = locate_runtime_library(explicit)?;
     let loaded = RUNTIME.get_or_init(|| {
         let builder = ort::init_from(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        // `ort` leaves ONNX Runtime's telemetry on by default; this stops the per-session
+        // events even where `opt_out_of_runtime_telemetry` was not called in time.
         let environment = builder
             .with_name("pano")
+            .with_telemetry(false)
             .build()
             .map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(LoadedRuntime {

@@ -170,6 +170,12 @@ impl AnalysisService {
         &self.inner.data_dir
     }
 
+    /// The models folder in use: the configured one, else the one beside the installed app
+    /// (or the repository's test models in development).
+    pub fn models_dir(&self) -> Option<&Path> {
+        self.inner.models_dir.as_deref()
+    }
+
     /// The local models' manifest, or why there is none (missing folder, bad manifest).
     pub fn local_models(&self) -> Result<ModelManifest, ServiceError> {
         let dir = self

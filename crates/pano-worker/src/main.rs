@@ -41,6 +41,7 @@ struct Args {
 }
 
 fn main() -> std::process::ExitCode {
+    pano_engine::opt_out_of_runtime_telemetry();
     let args = Args::parse();
     let config = if args.serve_api {
         None
