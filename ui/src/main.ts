@@ -17,6 +17,7 @@ import {
   type SortKey,
 } from "./findings";
 import { cancellable, describeJob, type JobEvent } from "./queue";
+import { startupNotices } from "./notices";
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const el = <K extends keyof HTMLElementTagNameMap>(tag: K, text?: string): HTMLElementTagNameMap[K] => {
@@ -391,17 +392,14 @@ async function loadInfo(): Promise<void> {
       `In use: models ${info.models_dir ?? "none"} · ONNX Runtime ${info.onnxruntime ?? "not found"}`;
     ($("settings-form").querySelector("[name=models_dir]") as HTMLInputElement).placeholder =
       info.models_dir ? `default: ${info.models_dir}` : "";
-    const problems = info.models_problem ? [info.models_problem.message] : [];
-    // The runtime matters only when analyses may run on this computer.
-    if (info.backend !== "cloud" && info.onnxruntime_problem) problems.push(info.onnxruntime_problem.message);
-    // Keys matter only when the cloud is in use.
-    if (info.backend !== "local") {
-      for (const p of [info.keychain_problem, info.cloud_problem]) if (p) problems.push(p.message);
-    }
-    $("problems").hidden = problems.length === 0;
-    $("problems").textContent = problems.join(" · ");
+    const { problems, notes } = startupNotices(info);
+    const bar = $("problems");
+    bar.hidden = problems.length + notes.length === 0;
+    bar.classList.toggle("note", problems.length === 0);
+    bar.textContent = [...problems, ...notes].join(" · ");
   } catch (e) {
     $("problems").hidden = false;
+    $("problems").classList.remove("note");
     $("problems").textContent = errorText(e);
   }
 }

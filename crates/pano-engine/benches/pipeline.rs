@@ -84,12 +84,17 @@ fn main() {
         let d = t.elapsed();
         let analysis = engine.analyze(&image.rgb, "bench", true).expect("analysis");
         if i == 0 {
+            // Post-processing and mask decoding scale with the masks' total area, so the
+            // bench says how deep they overlap (random-weight models: far more than real ones).
+            let mask_pixels: u64 = analysis.detections.iter().map(|d| d.mask.area()).sum();
             name = format!(
-                "{} ({}x{}), {} detections",
+                "{} ({}x{}), {} detections, mask pixels {:.1} M ({:.1} per image pixel)",
                 image_path.display(),
                 image.width(),
                 image.height(),
-                analysis.detections.len()
+                analysis.detections.len(),
+                mask_pixels as f64 / 1e6,
+                mask_pixels as f64 / (image.width() as f64 * image.height() as f64)
             );
             continue; // warm-up
         }
