@@ -51,6 +51,13 @@ done
 grep -q '^/usr/lib/Pano/onnxruntime/libonnxruntime.so' <<<"$deb_files" || fail "the .deb lacks ONNX Runtime"
 grep -q '^/usr/lib/Pano/onnxruntime/libonnxruntime.so' <<<"$rpm_files" || fail "the .rpm lacks ONNX Runtime"
 dpkg-deb -f "$deb" Version | grep -qx "$version" || fail "the .deb's version is not $version"
+# The menu entry: valid, and offered for radiographs ("Open with Pano" passes the files).
+desktop_file="$(mktemp -d)/Pano.desktop"
+dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/share/applications/Pano.desktop 2>/dev/null >"$desktop_file" ||
+  dpkg-deb --fsys-tarfile "$deb" | tar -xO usr/share/applications/Pano.desktop >"$desktop_file"
+desktop-file-validate "$desktop_file" || fail "the desktop entry is not valid"
+grep -qx 'Exec=pano-desktop %F' "$desktop_file" || fail "the desktop entry does not pass files: $(grep Exec "$desktop_file")"
+grep -q '^MimeType=.*application/dicom' "$desktop_file" || fail "the desktop entry is not offered for DICOM files"
 log "package contents: ok ($(wc -l <<<"$deb_files") entries)"
 
 # Install. A failure from here on still removes the package.
