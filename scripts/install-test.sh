@@ -38,6 +38,16 @@ rpm=target/release/bundle/rpm/Pano-${version}-1.x86_64.rpm
 [ -f "$rpm" ] || fail "$rpm is missing (run without --no-build)"
 log "sizes: $(du -h "$deb" | cut -f1) deb, $(du -h "$rpm" | cut -f1) rpm"
 
+# Scratch space, and the package removed again whatever fails from here on.
+work=$(mktemp -d)
+cleanup() {
+  if dpkg-query -W -f='${Status}' "$PACKAGE" 2>/dev/null | grep -q "installed"; then
+    as_root dpkg -P "$PACKAGE" >/dev/null 2>&1 || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
 # What the package must carry, checked in both formats before anything is installed.
 expected=(/usr/bin/pano-desktop /usr/bin/pano /usr/share/applications/Pano.desktop
   /usr/lib/Pano/models/manifest.json /usr/lib/Pano/models/deeplab.onnx /usr/lib/Pano/models/yolo.onnx
@@ -52,23 +62,14 @@ grep -q '^/usr/lib/Pano/onnxruntime/libonnxruntime.so' <<<"$deb_files" || fail "
 grep -q '^/usr/lib/Pano/onnxruntime/libonnxruntime.so' <<<"$rpm_files" || fail "the .rpm lacks ONNX Runtime"
 dpkg-deb -f "$deb" Version | grep -qx "$version" || fail "the .deb's version is not $version"
 # The menu entry: valid, and offered for radiographs ("Open with Pano" passes the files).
-desktop_file="$(mktemp -d)/Pano.desktop"
-dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/share/applications/Pano.desktop 2>/dev/null >"$desktop_file" ||
-  dpkg-deb --fsys-tarfile "$deb" | tar -xO usr/share/applications/Pano.desktop >"$desktop_file"
+dpkg-deb -x "$deb" "$work/deb"
+desktop_file="$work/deb/usr/share/applications/Pano.desktop"
 desktop-file-validate "$desktop_file" || fail "the desktop entry is not valid"
 grep -qx 'Exec=pano-desktop %F' "$desktop_file" || fail "the desktop entry does not pass files: $(grep Exec "$desktop_file")"
 grep -q '^MimeType=.*application/dicom' "$desktop_file" || fail "the desktop entry is not offered for DICOM files"
 log "package contents: ok ($(wc -l <<<"$deb_files") entries)"
 
-# Install. A failure from here on still removes the package.
-work=$(mktemp -d)
-cleanup() {
-  if dpkg-query -W -f='${Status}' "$PACKAGE" 2>/dev/null | grep -q "installed"; then
-    as_root dpkg -P "$PACKAGE" >/dev/null 2>&1 || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# Install.
 as_root dpkg -i "$deb" >/dev/null
 dpkg-query -W -f='${Status}' "$PACKAGE" | grep -q "install ok installed" || fail "dpkg did not install $PACKAGE"
 installed_files=$(dpkg -L "$PACKAGE" | while IFS= read -r p; do if [ -f "$p" ]; then echo "$p"; fi; done)

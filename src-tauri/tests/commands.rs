@@ -262,8 +262,7 @@ fn keys_go_to_the_keychain_and_never_come_back_or_land_anywhere() {
             "{answer}"
         );
     }
-    let mut files = Vec::new();
-    walk(app.dir.path(), &mut files);
+    let files = pano_testkit::files_under(app.dir.path());
     assert!(files.iter().any(|f| f.ends_with("pano.sqlite")));
     assert!(files.iter().any(|f| f.ends_with("settings.toml")));
     for file in files {
@@ -285,15 +284,4 @@ fn keys_go_to_the_keychain_and_never_come_back_or_land_anywhere() {
         .unwrap()
         .iter()
         .all(|s| s["is_set"] == false));
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            walk(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
 }

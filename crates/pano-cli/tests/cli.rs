@@ -197,24 +197,6 @@ fn an_analysis_leaves_no_runtime_telemetry_behind() {
         String::from_utf8_lossy(&run.stderr)
     );
     assert!(out.path().join("pan-small-wide.csv").is_file());
-    let cache = home.path().join(".cache");
-    let left: Vec<_> = walk(&cache);
+    let left = pano_testkit::files_under(&home.path().join(".cache"));
     assert!(left.is_empty(), "telemetry files: {left:?}");
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .flat_map(|e| {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p)
-            } else {
-                vec![p]
-            }
-        })
-        .collect()
 }

@@ -19,25 +19,13 @@ fn approved() -> ApprovedAnalysis {
     }
 }
 
+/// The files under `dir`, relative to it, sorted.
 fn files_under(dir: &std::path::Path) -> Vec<String> {
-    let mut out = Vec::new();
-    for entry in walk(dir) {
-        out.push(entry.strip_prefix(dir).unwrap().display().to_string());
-    }
+    let mut out: Vec<String> = pano_testkit::files_under(dir)
+        .iter()
+        .map(|f| f.strip_prefix(dir).unwrap().display().to_string())
+        .collect();
     out.sort();
-    out
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
     out
 }
 
@@ -64,7 +52,7 @@ async fn a_set_lands_whole_in_the_layout_and_repeats_change_nothing() {
     assert_eq!(files_under(&dir).len(), 4);
     // Nothing left in staging.
     let staging = root.path().join(".staging");
-    assert!(!staging.exists() || walk(&staging).is_empty());
+    assert!(pano_testkit::files_under(&staging).is_empty());
 }
 
 #[tokio::test]

@@ -38,6 +38,25 @@ pub fn sample_path() -> PathBuf {
     repo_root().join("tests/data/pan-01432.jpg")
 }
 
+/// Every file under `dir`, at any depth (none when it does not exist): for tests that
+/// search what a program left on disk.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .flat_map(|e| {
+            let path = e.path();
+            if path.is_dir() {
+                files_under(&path)
+            } else {
+                vec![path]
+            }
+        })
+        .collect()
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
