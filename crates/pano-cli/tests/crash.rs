@@ -211,4 +211,17 @@ fn a_cloud_batch_killed_mid_way_polls_runpod_again_and_completes_exactly_once() 
         "one temp object per image: {:?}",
         s3.keys("")
     );
+    // The keys came from the environment and went nowhere on disk.
+    let files = pano_testkit::files_under(&data);
+    assert!(files.iter().any(|f| f.ends_with("pano.sqlite")));
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap();
+        for key in [RUNPOD_KEY, SECRET_KEY] {
+            assert!(
+                !bytes.windows(key.len()).any(|w| w == key.as_bytes()),
+                "{} holds a key",
+                file.display()
+            );
+        }
+    }
 }

@@ -66,15 +66,7 @@ pub fn locate_runtime_library(explicit: Option<&Path>) -> Result<PathBuf, Engine
         );
     }
     dirs.extend(repository_dir(".cache/onnxruntime"));
-    dirs.extend(
-        [
-            "/usr/lib/pano",
-            "/usr/local/lib",
-            "/usr/lib",
-            "/usr/lib/x86_64-linux-gnu",
-        ]
-        .map(PathBuf::from),
-    );
+    dirs.extend(["/usr/local/lib", "/usr/lib", "/usr/lib/x86_64-linux-gnu"].map(PathBuf::from));
     for dir in dirs {
         if let Some(found) = library_in(&dir) {
             return Ok(found);
@@ -167,5 +159,35 @@ pub(crate) fn environment(
             path,
             detail: detail.clone(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::installed_resource_dirs;
+
+    /// Each installer's layout, built in a temporary folder: the resource folder is found
+    /// from the executable's folder, resolved, and only where it exists.
+    #[test]
+    fn the_installers_resource_folders_are_found_from_the_executable() {
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path().canonicalize().unwrap();
+        // Linux (deb, rpm): /usr/bin/pano-desktop and /usr/lib/Pano/.
+        std::fs::create_dir_all(root.join("usr/bin")).unwrap();
+        std::fs::create_dir_all(root.join("usr/lib/Pano/models")).unwrap();
+        let linux = installed_resource_dirs(&root.join("usr/bin"));
+        assert_eq!(linux, vec![root.join("usr/bin"), root.join("usr/lib/Pano")]);
+        // macOS: Pano.app/Contents/MacOS/ and Pano.app/Contents/Resources/.
+        let contents = root.join("Pano.app/Contents");
+        std::fs::create_dir_all(contents.join("MacOS")).unwrap();
+        std::fs::create_dir_all(contents.join("Resources")).unwrap();
+        assert_eq!(
+            installed_resource_dirs(&contents.join("MacOS")),
+            vec![contents.join("MacOS"), contents.join("Resources")]
+        );
+        // Windows: everything beside the executable; nothing else exists there.
+        let program = root.join("Program Files/Pano");
+        std::fs::create_dir_all(&program).unwrap();
+        assert_eq!(installed_resource_dirs(&program), vec![program.clone()]);
     }
 }
