@@ -101,11 +101,7 @@ pub async fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> ExitCode {
                 continue;
             }
         };
-        let stem = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("image")
-            .to_string();
+        let stem = crate::out_names::output_stem(&path);
         if stems.contains(&stem) {
             say(format!(
                 "error: {}: another input of this batch is also named '{stem}'; its results would be overwritten",

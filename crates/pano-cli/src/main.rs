@@ -5,6 +5,7 @@ mod analyze;
 mod context;
 mod inputs;
 mod manage;
+mod out_names;
 mod summary;
 
 use std::path::PathBuf;

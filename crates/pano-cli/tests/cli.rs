@@ -200,3 +200,87 @@ fn an_analysis_leaves_no_runtime_telemetry_behind() {
     let left = pano_testkit::files_under(&home.path().join(".cache"));
     assert!(left.is_empty(), "telemetry files: {left:?}");
 }
+
+#[test]
+fn an_input_named_dot_dot_writes_nothing_outside_the_output_folder() {
+    let input = tempfile::tempdir().unwrap();
+    // `...png` has the stem `..`: with --debug its folder would be the parent of --out.
+    std::fs::copy(
+        root().join("tests/data/pan-small-wide.png"),
+        input.path().join("...png"),
+    )
+    .unwrap();
+    let parent = tempfile::tempdir().unwrap();
+    let out = parent.path().join("out");
+    let data = tempfile::tempdir().unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_pano"))
+        .env("PANO_DATA_DIR", data.path())
+        .env("PANO_SETTINGS", data.path().join("settings.toml"))
+        .arg("analyze")
+        .arg(input.path().join("...png"))
+        .arg("--out")
+        .arg(&out)
+        .arg("--debug")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    let mut written: Vec<String> = pano_testkit::files_under(parent.path())
+        .into_iter()
+        .map(|p| p.strip_prefix(parent.path()).unwrap().display().to_string())
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        [
+            "out/image.analysis.json",
+            "out/image.csv",
+            "out/image/instance-detection.jpg",
+            "out/image/semantic-segmentation.jpg"
+        ],
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_binary_outside_the_build_tree_does_not_use_the_build_machines_runtime_or_models() {
+    // The same program copied elsewhere, as an installed or shipped copy is: it must not
+    // find this repository's ONNX Runtime (.cache/) or test models by itself.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let exe = elsewhere.path().join("pano");
+    std::fs::copy(env!("CARGO_BIN_EXE_pano"), &exe).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(&exe);
+    for var in [
+        "PANO_ORT_LIB",
+        "ORT_DYLIB_PATH",
+        "PANO_MODELS",
+        "PANO_BACKEND",
+    ] {
+        cmd.env_remove(var);
+    }
+    let run = cmd
+        .env("HOME", data.path())
+        .env("PANO_DATA_DIR", data.path())
+        .env("PANO_SETTINGS", data.path().join("settings.toml"))
+        .args(["analyze", "--backend", "local", "--out"])
+        .arg(out.path())
+        .arg(root().join("tests/data/pan-small-wide.png"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        !run.status.success(),
+        "it analysed with the build tree's files: {stderr}"
+    );
+    let tree = root().canonicalize().unwrap().display().to_string();
+    assert!(
+        !stderr.contains(&format!("{tree}/.cache")) && !stderr.contains(&format!("{tree}/models")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("models") || stderr.contains("ONNX Runtime"),
+        "says what is missing: {stderr}"
+    );
+}

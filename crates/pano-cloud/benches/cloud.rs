@@ -129,7 +129,8 @@ async fn main() {
     let client = RunpodClient::new(
         RunpodSettings::new(RunpodEndpoint::new(&base, "bench")),
         "bench-key".to_string().into(),
-    );
+    )
+    .unwrap();
     println!("pano-cloud client benchmark");
 
     // 1. Completion noticed: jobs finishing T after submission, all at once.

@@ -3,6 +3,7 @@
 
 mod error;
 mod job_status;
+mod net;
 mod output;
 pub mod runpod;
 pub mod storage;

@@ -24,6 +24,8 @@ enum Reply {
     Slow(Duration, String),
     /// Sends the start of a body, then breaks the connection.
     Dropped,
+    /// A redirect to another path of this server.
+    Redirect(u16, String),
 }
 
 #[derive(Default)]
@@ -90,7 +92,7 @@ impl Server {
         settings.backoff_base = Duration::from_millis(20);
         settings.backoff_cap = Duration::from_millis(100);
         tune(&mut settings);
-        RunpodClient::new(settings, "rp-test-key".to_string().into())
+        RunpodClient::new(settings, "rp-test-key".to_string().into()).unwrap()
     }
 }
 
@@ -107,8 +109,8 @@ async fn answer(script: &Arc<Mutex<Script>>, req: Request<Body>) -> Response {
     let reply = {
         let mut s = script.lock().unwrap();
         s.calls.push(route.clone());
-        // "files" stands for someone else's file server: no RunPod key expected there.
-        if auth != "Bearer rp-test-key" && route != "files" {
+        // "files..." stands for someone else's file server: no RunPod key expected there.
+        if auth != "Bearer rp-test-key" && !route.starts_with("files") {
             Some(Reply::Json(401, "{\"error\":\"unauthorized\"}".into()))
         } else {
             s.queued
@@ -130,6 +132,11 @@ async fn answer(script: &Arc<Mutex<Script>>, req: Request<Body>) -> Response {
                 .body(Body::from(body))
                 .unwrap()
         }
+        Reply::Redirect(status, location) => Response::builder()
+            .status(StatusCode::from_u16(status).unwrap())
+            .header("location", location)
+            .body(Body::empty())
+            .unwrap(),
         Reply::Dropped => {
             let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
                 Ok(Bytes::from_static(b"{\"id\": \"job-1\", \"sta")),
@@ -252,9 +259,13 @@ async fn endless_throttling_ends_in_a_clear_error() {
 #[tokio::test]
 async fn server_errors_slow_answers_and_dropped_connections_are_retried() {
     let server = Server::start().await;
+    // RunPod answered "not taken" both times: safe to send /run again.
     server.queue(
         "run",
-        vec![Reply::Json(502, "bad gateway".into()), Reply::Dropped],
+        vec![
+            Reply::Json(502, "bad gateway".into()),
+            Reply::Json(503, "{}".into()),
+        ],
     );
     server.always("run", accepted());
     server.queue(
@@ -270,6 +281,141 @@ async fn server_errors_slow_answers_and_dropped_connections_are_retried() {
     run_to_end(&server.client(|_| {})).await.unwrap();
     assert_eq!(server.calls("run"), 3);
     assert_eq!(server.calls("status"), 5);
+}
+
+/// `/run` starts a paid job: after a timeout or a connection that broke once the request
+/// was out, RunPod may have the job, so it is not sent again (nor to the backup).
+#[tokio::test]
+async fn a_run_whose_answer_was_lost_is_sent_once() {
+    for lost in [
+        Reply::Slow(Duration::from_secs(4), status_json("IN_QUEUE", "")),
+        Reply::Dropped,
+    ] {
+        let server = Server::start().await;
+        server.queue("run", vec![lost]);
+        server.always("run", accepted());
+        let backup = Server::start().await;
+        backup.always("run", accepted());
+        let client =
+            server.client(|s| s.backup = Some(RunpodEndpoint::new(&backup.base, "ep-test")));
+        let err = client.submit(&input()).await.unwrap_err();
+        assert!(
+            matches!(err, RunpodError::SubmissionUncertain { .. }),
+            "{err:?}"
+        );
+        assert_eq!(err.code(), "runpod_submission_uncertain");
+        assert!(!err.is_transient(), "the service must not resubmit blindly");
+        assert_eq!(server.calls("run"), 1, "submitted once");
+        assert_eq!(backup.calls("run"), 0, "not handed to the backup either");
+    }
+    // A refused connection never reached RunPod: retried (then the backup takes it).
+    let dead = format!("http://127.0.0.1:{}/v2", {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    });
+    let backup = Server::start().await;
+    backup.always("run", accepted());
+    let mut settings = RunpodSettings::new(RunpodEndpoint::new(&dead, "ep-test"));
+    settings.backoff_base = Duration::from_millis(10);
+    settings.max_attempts = 3;
+    settings.backup = Some(RunpodEndpoint::new(&backup.base, "ep-test"));
+    let client = RunpodClient::new(settings, "rp-test-key".to_string().into()).unwrap();
+    assert_eq!(
+        client.submit(&input()).await.unwrap().endpoint,
+        EndpointRole::Backup
+    );
+    assert_eq!(backup.calls("run"), 1);
+}
+
+/// A COMPLETED job without an output is one specific error, not an outage to poll through.
+#[tokio::test]
+async fn a_completed_job_without_output_fails_once() {
+    for reply in [
+        status_json("COMPLETED", ""),
+        status_json("COMPLETED", ", \"output\": null"),
+    ] {
+        let server = Server::start().await;
+        server.always("run", accepted());
+        server.always("status", Reply::Json(200, reply));
+        let err = run_to_end(&server.client(|_| {})).await.unwrap_err();
+        assert_eq!(
+            err,
+            RunpodError::NoOutput {
+                job_id: "job-1".into()
+            }
+        );
+        assert_eq!(err.code(), "runpod_no_output");
+        assert!(!err.is_transient(), "polling again would show the same");
+        assert_eq!(server.calls("status"), 1);
+    }
+}
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let server = Server::start().await;
+    // Wherever a redirect points, the key would follow it.
+    server.always("run", Reply::Redirect(302, "/v2/ep-test/files/run".into()));
+    server.always(
+        "status",
+        Reply::Redirect(301, "/v2/ep-test/files/status".into()),
+    );
+    server.always("files", accepted());
+    let client = server.client(|_| {});
+    let err = client.submit(&input()).await.unwrap_err();
+    assert_eq!(err, RunpodError::Redirected { status: 302 });
+    assert_eq!(err.code(), "runpod_redirected");
+    let job = SubmittedJob {
+        id: "job-1".into(),
+        endpoint: EndpointRole::Primary,
+    };
+    assert_eq!(
+        client.wait(&job, "x", |_| {}).await.unwrap_err(),
+        RunpodError::Redirected { status: 301 }
+    );
+    assert_eq!((server.calls("run"), server.calls("status")), (1, 1));
+    // A debug image URL that redirects is not followed either.
+    server.always(
+        "files-moved",
+        Reply::Redirect(301, "/v2/ep-test/files/x.jpg".into()),
+    );
+    assert!(matches!(
+        client
+            .fetch_limited(&format!("{}/ep-test/files-moved/x.jpg", server.base), 1024)
+            .await,
+        Err(RunpodError::DebugImage(m)) if m.contains("301")
+    ));
+    assert_eq!(server.calls("files"), 0, "no redirect was followed");
+}
+
+#[test]
+fn plain_http_is_refused_except_to_this_computer() {
+    let client = |primary: &str, backup: Option<&str>| {
+        let mut settings = RunpodSettings::new(RunpodEndpoint::new(primary, "ep"));
+        settings.backup = backup.map(|b| RunpodEndpoint::new(b, "ep-2"));
+        RunpodClient::new(settings, "k".to_string().into())
+    };
+    let err = client("http://api.runpod.ai/v2", None).unwrap_err();
+    assert_eq!(
+        err,
+        RunpodError::InsecureEndpoint {
+            url: "http://api.runpod.ai".into()
+        }
+    );
+    assert_eq!(err.code(), "runpod_insecure_endpoint");
+    assert!(err.to_string().contains("https://"), "{err}");
+    assert!(matches!(
+        client("https://api.runpod.ai/v2", Some("http://10.0.0.1:8000/v2")),
+        Err(RunpodError::InsecureEndpoint { url }) if url == "http://10.0.0.1:8000"
+    ));
+    assert!(client("api.runpod.ai/v2", None).is_err());
+    for ok in [
+        "https://api.runpod.ai/v2",
+        "http://127.0.0.1:8000/v2",
+        "http://localhost:8000/v2",
+        "http://[::1]:8000/v2",
+    ] {
+        assert!(client(ok, Some(ok)).is_ok(), "{ok}");
+    }
 }
 
 #[tokio::test]
@@ -447,7 +593,7 @@ async fn an_expired_job_and_a_wrong_key_are_named() {
     let server = Server::start().await;
     let mut settings = RunpodSettings::new(RunpodEndpoint::new(&server.base, "ep-test"));
     settings.backoff_base = Duration::from_millis(10);
-    let wrong = RunpodClient::new(settings, "wrong".to_string().into());
+    let wrong = RunpodClient::new(settings, "wrong".to_string().into()).unwrap();
     assert_eq!(
         wrong.submit(&input()).await.unwrap_err(),
         RunpodError::Unauthorized
@@ -489,13 +635,13 @@ async fn a_failing_primary_hands_over_to_the_backup() {
     let mut settings = RunpodSettings::new(RunpodEndpoint::new(&dead, "ep-test"));
     settings.backoff_base = Duration::from_millis(10);
     settings.max_attempts = 2;
-    let alone = RunpodClient::new(settings.clone(), "rp-test-key".to_string().into());
+    let alone = RunpodClient::new(settings.clone(), "rp-test-key".to_string().into()).unwrap();
     assert!(matches!(
         alone.submit(&input()).await,
         Err(RunpodError::Unreachable { .. })
     ));
     settings.backup = Some(RunpodEndpoint::new(&backup.base, "ep-test"));
-    let rescued = RunpodClient::new(settings, "rp-test-key".to_string().into());
+    let rescued = RunpodClient::new(settings, "rp-test-key".to_string().into()).unwrap();
     assert_eq!(
         rescued.submit(&input()).await.unwrap().endpoint,
         EndpointRole::Backup

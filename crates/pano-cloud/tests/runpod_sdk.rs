@@ -14,7 +14,7 @@ use pano_core::WorkerInput;
 
 fn client_with(peer: &RunpodPeer, key: &str) -> RunpodClient {
     let settings = RunpodSettings::new(RunpodEndpoint::new(&peer.base_url(), RUNPOD_ENDPOINT));
-    RunpodClient::new(settings, key.to_string().into())
+    RunpodClient::new(settings, key.to_string().into()).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

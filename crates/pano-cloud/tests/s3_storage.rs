@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use common::*;
 use pano_cloud::storage::{
-    ApprovedAnalysis, OpaqueId, PermanentStorage, S3Settings, S3Storage, StorageError,
+    ApprovedAnalysis, ConnectionWarning, OpaqueId, PermanentStorage, S3Settings, S3Storage,
+    StorageError,
 };
 
 fn approved(input: Vec<u8>) -> ApprovedAnalysis {
@@ -120,6 +121,33 @@ async fn large_images_go_up_in_parts() {
     let big: Vec<u8> = (0..12 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
     let up = storage.upload_temp(&big, "png").await.unwrap();
     assert_eq!(storage.get(&up.key).await.unwrap(), big);
+    // Parts were really used: an object completed from N parts has the ETag
+    // "<md5 of the parts' md5s>-N" (a single PUT's is the plain MD5), here 5 + 5 + 2 MiB.
+    let url = storage
+        .presign_temp(&up, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let resp = reqwest::get(&url).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let etag = resp.headers()["etag"].to_str().unwrap().trim_matches('"');
+    assert!(etag.ends_with("-3"), "not a 3-part upload: ETag {etag}");
+    // The upload's content type and SHA-256 metadata survive the parts.
+    assert_eq!(resp.headers()["content-type"], "image/png");
+    assert_eq!(
+        resp.headers()["x-amz-meta-sha256"].to_str().unwrap(),
+        up.sha256
+    );
+    // At the threshold, one PUT.
+    let small = storage
+        .upload_temp(&big[..5 * 1024 * 1024], "png")
+        .await
+        .unwrap();
+    let url = storage
+        .presign_temp(&small, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let resp = reqwest::get(&url).await.unwrap();
+    assert!(!resp.headers()["etag"].to_str().unwrap().contains('-'));
 }
 
 #[tokio::test]
@@ -219,6 +247,23 @@ async fn test_connection_tells_failures_apart() {
     assert!(down.unwrap_err().is_transient());
     s3.restart();
     s3.storage().test_connection().await.unwrap();
+}
+
+/// s3s-fs does not implement lifecycle rules: the test still succeeds and says that the
+/// temp prefix's expiry could not be checked (tests/s3_answers.rs covers the rules).
+#[tokio::test]
+async fn test_connection_says_when_lifecycle_rules_cannot_be_checked() {
+    let s3 = S3Peer::start();
+    let report = s3.storage().test_connection().await.unwrap();
+    assert_eq!(report.warnings.len(), 1, "{report:?}");
+    let warning = &report.warnings[0];
+    assert_eq!(warning.code, ConnectionWarning::LIFECYCLE_UNCHECKED);
+    assert!(
+        warning.message.contains("could not check") && warning.message.contains("temp/"),
+        "{}",
+        warning.message
+    );
+    assert!(s3.keys("temp/").is_empty(), "the probe object is gone");
 }
 
 #[tokio::test]

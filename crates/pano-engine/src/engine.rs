@@ -1,5 +1,5 @@
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use image::RgbImage;
@@ -133,7 +133,7 @@ impl Engine {
 
     /// Refuses a model pair whose tensors do not fit the manifest.
     fn check_models(&self) -> Result<(), EngineError> {
-        let det = self.detection.lock().expect("detection session");
+        let det = lock_session(&self.detection);
         let spec = &self.manifest.detection;
         let shape = input_shape(&det, "detection", &spec.input)?;
         let s = spec.image_size as i64;
@@ -160,7 +160,7 @@ impl Engine {
             }
         }
         drop(det);
-        let seg = self.segmentation.lock().expect("segmentation session");
+        let seg = lock_session(&self.segmentation);
         let sspec = &self.manifest.segmentation;
         let shape = input_shape(&seg, "segmentation", &sspec.input)?;
         if shape.len() != 4 || shape[1] != 3 {
@@ -189,14 +189,14 @@ impl Engine {
         let mut timings = StageTimings::default();
 
         let (logits, seg_pre, seg_run) = {
-            let mut seg = self.segmentation.lock().expect("segmentation session");
+            let mut seg = lock_session(&self.segmentation);
             LogitMap::run(&mut seg, &self.manifest.segmentation, image)?
         };
         timings.segmentation_pre = seg_pre;
         timings.segmentation_run = seg_run;
 
         let (detections, det_pre, det_run, det_decode) = {
-            let mut det = self.detection.lock().expect("detection session");
+            let mut det = lock_session(&self.detection);
             detect(&mut det, &self.manifest.detection, image)?
         };
         timings.detection_pre = det_pre;
@@ -380,4 +380,31 @@ mod tests {
             ExecutionProviderChoice::Cpu
         );
     }
+
+    #[test]
+    fn a_run_that_panicked_does_not_fail_every_later_analysis() {
+        let engine = Engine::load(&EngineOptions {
+            models_dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/test"),
+            ..Default::default()
+        })
+        .unwrap();
+        // A panic while both sessions are held, as a bug in a run would leave them.
+        let poisoned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _seg = engine.segmentation.lock().unwrap();
+            let _det = engine.detection.lock().unwrap();
+            panic!("a bug in the middle of a run");
+        }));
+        assert!(poisoned.is_err());
+        assert!(engine.segmentation.is_poisoned() && engine.detection.is_poisoned());
+        let image = RgbImage::from_pixel(640, 320, image::Rgb([90, 90, 90]));
+        let analysis = engine.analyze(&image, "after-a-panic", false).unwrap();
+        assert_eq!(analysis.assessment.findings().count(), 256);
+    }
+}
+
+/// A session for one run. A panic during an earlier run (a bug, an allocation failure)
+/// poisons the mutex; the session itself holds no state that a run half-changed (inputs and
+/// outputs are made per run), so the next analysis uses it instead of failing forever.
+fn lock_session(session: &Mutex<Session>) -> MutexGuard<'_, Session> {
+    session.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -118,13 +118,25 @@ pub fn installed_resource_dirs(exe_dir: &Path) -> Vec<PathBuf> {
     .collect()
 }
 
-/// A folder of this source tree (development builds and tests), if it exists.
+/// A folder of this source tree, if it exists and this program runs from the tree's own
+/// build output (`target/`: development builds, tests, benchmarks). A binary anywhere else
+/// (installed, copied to a clinic's computer) never looks into the folders of the machine
+/// that built it: a stray ONNX Runtime or model folder there must not be picked up.
 pub(crate) fn repository_dir(relative: &str) -> Option<PathBuf> {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
-        .join(relative)
         .canonicalize()
-        .ok()
+        .ok()?;
+    let exe = std::env::current_exe().ok()?.canonicalize().ok()?;
+    if !runs_from_tree(&exe, &root) {
+        return None;
+    }
+    root.join(relative).canonicalize().ok()
+}
+
+/// Whether `exe` is a build output of the tree at `root`.
+fn runs_from_tree(exe: &Path, root: &Path) -> bool {
+    exe.starts_with(root.join("target"))
 }
 
 struct LoadedRuntime {
@@ -164,7 +176,27 @@ pub(crate) fn environment(
 
 #[cfg(test)]
 mod tests {
-    use super::installed_resource_dirs;
+    use super::{installed_resource_dirs, runs_from_tree};
+    use std::path::Path;
+
+    #[test]
+    fn only_programs_built_in_the_tree_look_into_it() {
+        let root = Path::new("/work/main");
+        assert!(runs_from_tree(
+            Path::new("/work/main/target/debug/pano"),
+            root
+        ));
+        assert!(runs_from_tree(
+            Path::new("/work/main/target/release/deps/pipeline-1a2b"),
+            root
+        ));
+        assert!(!runs_from_tree(Path::new("/usr/bin/pano"), root));
+        assert!(!runs_from_tree(Path::new("/work/main/scripts/pano"), root));
+        assert!(!runs_from_tree(
+            Path::new("/work/main-target/debug/pano"),
+            root
+        ));
+    }
 
     /// Each installer's layout, built in a temporary folder: the resource folder is found
     /// from the executable's folder, resolved, and only where it exists.

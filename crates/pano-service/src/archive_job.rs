@@ -3,17 +3,24 @@
 //! rejected analysis's temp upload. Both retry with backoff while the storage is down.
 
 use pano_cloud::storage::{
-    input_extension, AnyStorage, ApprovedAnalysis, OpaqueId, PermanentStorage, StorageError,
+    input_extension, ApprovedAnalysis, OpaqueId, PermanentStorage, StorageError,
 };
 use pano_store::{ArtefactKind, JobRow, JobState};
 
 use crate::events::JobView;
 use crate::service::{parse_temp, Inner, TEST_MODEL_NOTICE};
+use crate::settings::ArchiveInput;
 use crate::ServiceError;
 
 /// One attempt at filing; Err carries the reason it is still pending.
 pub(crate) async fn run_archive(inner: &Inner, job: &JobRow) -> Result<(), String> {
-    let _ = inner.db(|s| s.start_job_attempt(&job.id, JobState::Running));
+    // The approval files at once while the runner may find the same job due: only the
+    // caller whose guarded update wins files it.
+    match inner.db(|s| s.claim_job(&job.id, JobState::Running)) {
+        Ok(true) => {}
+        Ok(false) => return Err("being filed by the queue".into()),
+        Err(e) => return Err(e.to_string()),
+    }
     match archive(inner, job).await {
         Ok(location) => {
             inner.emit(
@@ -32,7 +39,13 @@ pub(crate) async fn run_archive(inner: &Inner, job: &JobRow) -> Result<(), Strin
 }
 
 async fn archive(inner: &Inner, job: &JobRow) -> Result<String, ServiceError> {
-    let storage = inner.archive.as_ref().ok_or(ServiceError::NoArchive)?;
+    let storage = match (&inner.archive, &inner.keys_unavailable) {
+        (Some(storage), _) => storage,
+        (None, Some(reason)) if inner.archive_waits_for_keys() => {
+            return Err(ServiceError::KeysUnavailable(reason.clone()))
+        }
+        (None, _) => return Err(ServiceError::NoArchive),
+    };
     let analysis = inner.db(|s| s.analysis(&job.analysis_id))?;
     let patient = analysis
         .patient_id
@@ -45,7 +58,19 @@ async fn archive(inner: &Inner, job: &JobRow) -> Result<String, ServiceError> {
             None => Ok(None),
         }
     };
-    let input = blob(ArtefactKind::Input)?.ok_or(ServiceError::NoResult("input image"))?;
+    let original = blob(ArtefactKind::Input)?.ok_or(ServiceError::NoResult("input image"))?;
+    let (input, input_ext) = match inner.settings.archive_input {
+        ArchiveInput::Original => (original, analysis.input_extension.clone()),
+        ArchiveInput::Deidentified => {
+            let name = analysis.original_file_name.clone();
+            let png = tokio::task::spawn_blocking(move || {
+                crate::deidentify::pixels_png(&original, &name)
+            })
+            .await
+            .map_err(|_| ServiceError::NoResult("de-identified image"))??;
+            (png, crate::deidentify::PIXELS_EXTENSION.to_string())
+        }
+    };
     let csv = blob(ArtefactKind::Csv)?.ok_or(ServiceError::NoResult("CSV"))?;
     let mut debug_images = Vec::new();
     for (kind, name) in [
@@ -83,46 +108,66 @@ async fn archive(inner: &Inner, job: &JobRow) -> Result<String, ServiceError> {
     let approved = ApprovedAnalysis {
         patient_id: OpaqueId::new(&patient)?,
         analysis_id: OpaqueId::new(&analysis.id)?,
-        input_extension: input_extension(&analysis.input_extension)?,
+        input_extension: input_extension(&input_ext)?,
         input,
         findings_csv: csv,
         analysis_json,
         debug_images,
     };
-    let temp = parse_temp(inner.db(|s| s.temp_upload_of(&analysis.id))?.as_deref());
-    let stored = match storage {
-        // The same bucket: the temp object is copied server-side, then deleted.
-        AnyStorage::S3(_) => storage.store_approved(&approved, temp.as_ref()).await?,
-        AnyStorage::Folder(_) => {
-            let stored = storage.store_approved(&approved, None).await?;
-            if let (Some(temp), Ok(cloud)) = (&temp, &inner.cloud) {
-                cloud.temp.delete_temp(temp).await?;
+    // The input is uploaded from this computer: the temp object holds the de-identified
+    // pixels, not the file the set keeps. Temp uploads still in the bucket go after filing.
+    let stored = storage.store_approved(&approved, None).await?;
+    if let Ok(cloud) = &inner.cloud {
+        for (_, temp) in inner.db(|s| s.finished_temp_uploads(&analysis.id))? {
+            if let Some(temp) = parse_temp(Some(&temp)) {
+                cloud.temp.delete_temp(&temp).await?;
             }
-            stored
         }
-    };
+    }
     inner.db(|s| s.mark_archived(&analysis.id, &job.id, &stored.location, &inner.operator))?;
     Ok(stored.location)
 }
 
-/// Deletes the temp upload of a rejected analysis.
+/// Deletes every temp upload an analysis left in the bucket (after its result, a failure,
+/// a cancel or a rejection), forgetting each once it is gone.
 pub(crate) async fn run_discard(inner: &Inner, job: &JobRow) -> Result<(), String> {
-    let _ = inner.db(|s| s.start_job_attempt(&job.id, JobState::Running));
-    let Some(temp) = parse_temp(job.temp_upload.as_deref()) else {
-        let _ = inner.db(|s| s.set_job_state(&job.id, JobState::Done, None, None));
-        return Ok(());
-    };
-    let result = match &inner.cloud {
-        Ok(cloud) => cloud.temp.delete_temp(&temp).await,
-        Err(why) => Err(StorageError::Invalid((*why).to_string())),
-    };
-    match result {
+    match inner.db(|s| s.claim_job(&job.id, JobState::Running)) {
+        Ok(true) => {}
+        Ok(false) => return Err("being discarded by the queue".into()),
+        Err(e) => return Err(e.to_string()),
+    }
+    match discard(inner, job).await {
         Ok(()) => {
             let _ = inner.db(|s| s.set_job_state(&job.id, JobState::Done, None, None));
             Ok(())
         }
         Err(e) => Err(wait(inner, job, &e, 1)),
     }
+}
+
+async fn discard(inner: &Inner, job: &JobRow) -> Result<(), ServiceError> {
+    let mut uploads: Vec<(Option<String>, String)> =
+        job.temp_upload.iter().map(|t| (None, t.clone())).collect();
+    for (job_id, temp) in inner.db(|s| s.finished_temp_uploads(&job.analysis_id))? {
+        uploads.push((Some(job_id), temp));
+    }
+    if uploads.is_empty() {
+        return Ok(());
+    }
+    let cloud = inner
+        .cloud
+        .as_ref()
+        .map_err(|why| ServiceError::Storage(StorageError::Invalid(why.clone())))?;
+    for (owner, json) in uploads {
+        if let Some(temp) = parse_temp(Some(&json)) {
+            // Deleting an object that is already gone succeeds: a repeat is harmless.
+            cloud.temp.delete_temp(&temp).await?;
+        }
+        if let Some(owner) = owner {
+            inner.db(|s| s.set_job_temp_upload(&owner, None))?;
+        }
+    }
+    Ok(())
 }
 
 /// Puts the job in `waiting_storage`; `slower` doubles the backoff that many more times.

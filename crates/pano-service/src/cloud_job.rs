@@ -14,7 +14,7 @@ use pano_store::{AnalysisRow, BackendKind, CompletedAnalysis, JobRow, JobState};
 
 use crate::events::JobView;
 use crate::local_job::RunResult;
-use crate::service::{parse_temp, stem, Inner};
+use crate::service::{parse_temp, Inner};
 use crate::ServiceError;
 
 pub(crate) enum CloudOutcome {
@@ -80,6 +80,12 @@ pub(crate) async fn run_cloud(
         Err(Step::WorkerDownload(message)) => {
             CloudOutcome::Failed(ServiceError::Runpod(RunpodError::JobFailed { message }))
         }
+        // The keychain is locked or its service not up yet: the keys exist but cannot be
+        // read now. The job waits (the app reopens the service once they can be read).
+        Err(Step::KeysUnavailable(reason)) => {
+            wait(inner, job, analysis, JobState::WaitingRunpod, reason);
+            CloudOutcome::Waiting
+        }
         Err(Step::Storage(e)) => CloudOutcome::Failed(e.into()),
         Err(Step::Runpod(e)) => CloudOutcome::Failed(e.into()),
         Err(Step::Other(e)) => CloudOutcome::Failed(e),
@@ -92,6 +98,7 @@ const MAX_WORKER_DOWNLOAD_TRIES: u32 = 6;
 
 enum Step {
     Storage(StorageError),
+    KeysUnavailable(String),
     /// The worker could not fetch the image: the job is submitted again later.
     WorkerDownload(String),
     Runpod(RunpodError),
@@ -115,10 +122,15 @@ async fn round_trip(
     job: &JobRow,
     analysis: &AnalysisRow,
 ) -> Result<RunResult, Step> {
-    let cloud = inner
-        .cloud
-        .as_ref()
-        .map_err(|why| Step::Other(ServiceError::NoCloud(why)))?;
+    let cloud = match (&inner.cloud, &inner.keys_unavailable) {
+        (Ok(cloud), _) => cloud,
+        (Err(_), Some(reason)) => {
+            return Err(Step::KeysUnavailable(format!(
+                "waiting for the cloud keys: {reason}"
+            )))
+        }
+        (Err(why), None) => return Err(Step::Other(ServiceError::NoCloud(why.clone()))),
+    };
     let name = &analysis.original_file_name;
     let _ = inner.db(|s| s.set_analysis_running(&analysis.id, BackendKind::Cloud));
     let mut current = inner.db(|s| s.job(&job.id))?.unwrap_or_else(|| job.clone());
@@ -134,10 +146,18 @@ async fn round_trip(
             None => {
                 inner.emit(&analysis.id, name, JobView::Uploading);
                 let bytes = inner.blobs.get(&analysis.image_sha256)?;
+                // The worker gets the pixels, never the file: no DICOM header, no EXIF, no
+                // file name (the object is named after the job).
+                let name = analysis.original_file_name.clone();
+                let png = tokio::task::spawn_blocking(move || {
+                    crate::deidentify::pixels_png(&bytes, &name)
+                })
+                .await
+                .map_err(|_| Step::Other(ServiceError::NoResult("de-identified image")))??;
                 let object = OpaqueId::new(&job.id).map_err(Step::Storage)?;
                 let temp = cloud
                     .temp
-                    .upload_temp_named(&object, &bytes, &analysis.input_extension)
+                    .upload_temp_named(&object, &png, crate::deidentify::PIXELS_EXTENSION)
                     .await
                     .map_err(Step::Storage)?;
                 let json = serde_json::to_string(&temp).expect("serialisable");
@@ -179,7 +199,9 @@ async fn round_trip(
         let mut marked_running = false;
         let waited = cloud
             .runpod
-            .wait(&submitted, &stem(name), |progress| match progress {
+            // The result is named after the analysis: the stored CSV is what an approval
+            // files, and nothing filed names the patient's file.
+            .wait(&submitted, &analysis.id, |progress| match progress {
                 JobProgress::Waiting { waited } => inner.emit(
                     &analysis.id,
                     name,

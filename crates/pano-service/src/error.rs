@@ -29,7 +29,9 @@ pub enum ServiceError {
     #[error("no models folder is configured (set models_dir, PANO_MODELS or --models)")]
     NoModels,
     #[error("cloud analysis is not configured: {0}")]
-    NoCloud(&'static str),
+    NoCloud(String),
+    #[error("waiting for the keys in the keychain: {0}")]
+    KeysUnavailable(String),
     #[error(
         "no permanent storage is configured: set an archive (S3 bucket or folder) before approving"
     )]
@@ -63,6 +65,7 @@ impl ServiceError {
             ServiceError::Settings(_) => "settings_invalid",
             ServiceError::NoModels => "no_models",
             ServiceError::NoCloud(_) => "cloud_not_configured",
+            ServiceError::KeysUnavailable(_) => "keys_unavailable",
             ServiceError::NoArchive => "archive_not_configured",
             ServiceError::CannotApprove { .. } => "cannot_approve",
             ServiceError::ApprovedForAnotherPatient => "approved_for_another_patient",

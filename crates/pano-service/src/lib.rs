@@ -9,6 +9,8 @@
 pub mod approval;
 mod archive_job;
 mod cloud_job;
+mod deidentify;
+mod durable;
 mod error;
 mod events;
 mod folders;
@@ -22,11 +24,12 @@ pub use events::{JobView, ServiceEvent};
 pub use folders::{images_in, IMAGE_EXTENSIONS};
 pub use runner::RunMode;
 pub use service::{
-    AnalysisDetail, AnalysisService, ApprovalOutcome, Enqueued, ExportFormat, PatientChoice,
+    AnalysisDetail, AnalysisService, ApprovalOutcome, CheckWarning, ConnectionCheck, Enqueued,
+    ExportFormat, PatientChoice,
 };
 pub use settings::{
-    default_settings_path, ArchiveSettings, BackendChoice, RetrySettings, RunpodFileSettings,
-    Secrets, Settings,
+    default_settings_path, ArchiveInput, ArchiveSettings, BackendChoice, RetrySettings,
+    RunpodFileSettings, Secrets, Settings,
 };
 
 pub use pano_store::{

@@ -12,7 +12,7 @@ use pano_store::{
 use crate::cloud_job::{run_cloud, CloudOutcome};
 use crate::events::JobView;
 use crate::runner::Slots;
-use crate::service::{stem, Inner};
+use crate::service::Inner;
 use crate::settings::BackendChoice;
 use crate::ServiceError;
 
@@ -122,7 +122,8 @@ fn run_local(inner: &Inner, analysis: &AnalysisRow) -> Result<RunResult, Service
             path: analysis.original_file_name.clone(),
             source: e,
         })?;
-    let result = engine.analyze(&image.rgb, &stem(&analysis.original_file_name), true)?;
+    // Named after the analysis, not the file: the stored CSV is what an approval files.
+    let result = engine.analyze(&image.rgb, &analysis.id, true)?;
     Ok(RunResult {
         debug: result
             .debug
@@ -170,11 +171,14 @@ fn record(inner: &Inner, job: &JobRow, analysis: &AnalysisRow, result: RunResult
         inner.db(|s| s.complete_analysis(&analysis.id, &job.id, &completed))
     })();
     match stored {
-        Ok(true) => inner.emit(
-            &analysis.id,
-            &analysis.original_file_name,
-            JobView::Completed,
-        ),
+        Ok(true) => {
+            inner.discard_temp_uploads(&analysis.id);
+            inner.emit(
+                &analysis.id,
+                &analysis.original_file_name,
+                JobView::Completed,
+            )
+        }
         Ok(false) => {
             let _ = inner.db(|s| s.set_job_state(&job.id, JobState::Cancelled, None, None));
         }
@@ -185,6 +189,7 @@ fn record(inner: &Inner, job: &JobRow, analysis: &AnalysisRow, result: RunResult
 pub(crate) fn fail(inner: &Inner, job: &JobRow, analysis: &AnalysisRow, error: &ServiceError) {
     let message = error.to_string();
     let _ = inner.db(|s| s.fail_analysis(&analysis.id, &job.id, error.code(), &message));
+    inner.discard_temp_uploads(&analysis.id);
     inner.emit(
         &analysis.id,
         &analysis.original_file_name,

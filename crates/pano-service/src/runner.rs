@@ -97,7 +97,11 @@ impl AnalysisService {
     }
 
     fn lock_queue(&self) -> Result<File, ServiceError> {
-        let path = self.inner.data_dir.join("queue.lock");
+        // Beside the database, not in the data folder: two processes that share a database
+        // through `--db` / `PANO_DB` with different data folders share the queue too.
+        let mut name = self.inner.database_path.as_os_str().to_os_string();
+        name.push(".queue-lock");
+        let path = std::path::PathBuf::from(name);
         let file = File::create(&path).map_err(|e| ServiceError::Read {
             path: path.display().to_string(),
             source: e,

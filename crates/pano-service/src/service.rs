@@ -29,9 +29,13 @@ pub(crate) struct CloudParts {
 pub(crate) struct Inner {
     pub settings: Settings,
     pub data_dir: PathBuf,
+    /// The SQLite file; the queue lock sits beside it.
+    pub database_path: PathBuf,
+    /// Why the keys could not be read (a locked keychain): cloud jobs wait for them.
+    pub keys_unavailable: Option<String>,
     pub store: Mutex<Store>,
     pub blobs: BlobDir,
-    pub cloud: Result<CloudParts, &'static str>,
+    pub cloud: Result<CloudParts, String>,
     pub archive: Option<AnyStorage>,
     pub models_dir: Option<PathBuf>,
     pub manifest: OnceLock<Option<ModelManifest>>,
@@ -122,10 +126,17 @@ impl AnalysisService {
                 let s3 = settings.s3.clone().ok_or_else(|| {
                     ServiceError::Settings("archive = s3 needs an [s3] section".into())
                 })?;
-                let creds = secrets.s3.as_ref().ok_or_else(|| {
-                    ServiceError::Settings("archive = s3 needs the S3 access key and secret".into())
-                })?;
-                Some(AnyStorage::S3(S3Storage::new(s3, creds)?))
+                match (&secrets.s3, &secrets.keys_unavailable) {
+                    (Some(creds), _) => Some(AnyStorage::S3(S3Storage::new(s3, creds)?)),
+                    // The keys exist but cannot be read now: approvals are recorded and
+                    // their filing waits for the keys.
+                    (None, Some(_)) => None,
+                    (None, None) => {
+                        return Err(ServiceError::Settings(
+                            "archive = s3 needs the S3 access key and secret".into(),
+                        ))
+                    }
+                }
             }
         };
         let models_dir = settings
@@ -143,6 +154,8 @@ impl AnalysisService {
             inner: Arc::new(Inner {
                 settings,
                 data_dir,
+                database_path: db_path,
+                keys_unavailable: secrets.keys_unavailable.clone(),
                 store: Mutex::new(store),
                 blobs,
                 cloud,
@@ -201,7 +214,7 @@ impl AnalysisService {
             .cloud
             .as_ref()
             .map(|_| ())
-            .map_err(|why| ServiceError::NoCloud(why))
+            .map_err(|why| ServiceError::NoCloud(why.clone()))
     }
 
     /// Adds a radiograph to the queue. The file is read, hashed and looked up first: an
@@ -349,13 +362,10 @@ impl AnalysisService {
         path: &Path,
     ) -> Result<(), ServiceError> {
         let bytes = self.export(id, format, viewer)?;
-        let tmp = path.with_extension("partial");
-        std::fs::write(&tmp, &bytes)
-            .and_then(|_| std::fs::rename(&tmp, path))
-            .map_err(|e| ServiceError::Read {
-                path: path.display().to_string(),
-                source: e,
-            })
+        crate::durable::write_file(path, &bytes).map_err(|e| ServiceError::Read {
+            path: path.display().to_string(),
+            source: e,
+        })
     }
 
     /// A debug image of a completed analysis (`semantic-segmentation` or
@@ -428,7 +438,7 @@ impl AnalysisService {
             PatientChoice::New { .. } => None,
         };
         let step = approve_step(analysis.status, analysis.patient_id.as_deref(), wanted)?;
-        if self.inner.archive.is_none() {
+        if self.inner.archive.is_none() && !self.inner.archive_waits_for_keys() {
             return Err(ServiceError::NoArchive);
         }
         let (patient, already) =
@@ -502,7 +512,13 @@ impl AnalysisService {
         if reject_step(analysis.status)? == RejectStep::AlreadyDone {
             return Ok(analysis);
         }
-        let temp = self.inner.db(|s| s.temp_upload_of(id))?;
+        // Every try's upload, not only the newest one's.
+        let temp = self
+            .inner
+            .db(|s| s.finished_temp_uploads(id))?
+            .into_iter()
+            .next()
+            .map(|(_, t)| t);
         let job_id = new_id();
         let (changed, freed) = self
             .inner
@@ -516,7 +532,11 @@ impl AnalysisService {
             self.inner.blobs.remove(&sha)?;
         }
         if temp.is_some() {
-            if let Some(job) = self.inner.db(|s| s.job(&job_id))? {
+            if let Some(job) = self
+                .inner
+                .db(|s| s.active_job(id, JobKind::Discard))?
+                .and_then(|j| self.inner.db(|s| s.job(&j)).ok().flatten())
+            {
                 let _ = crate::archive_job::run_discard(&self.inner, &job).await;
             }
         }
@@ -539,6 +559,7 @@ impl AnalysisService {
                     }
                 }
             }
+            self.inner.discard_temp_uploads(id);
             let row = self.inner.db(|s| s.analysis(id))?;
             self.inner
                 .emit(id, &row.original_file_name, JobView::Cancelled);
@@ -560,27 +581,59 @@ impl AnalysisService {
         Ok(())
     }
 
-    /// Checks the configured archive (S3 or folder) with a specific error.
-    pub async fn test_archive(&self) -> Result<(), ServiceError> {
+    /// Checks the configured archive (S3 or folder) with a specific error; what works but
+    /// should be fixed comes back as warnings.
+    pub async fn test_archive(&self) -> Result<ConnectionCheck, ServiceError> {
         use pano_cloud::storage::PermanentStorage;
         let archive = self.inner.archive.as_ref().ok_or(ServiceError::NoArchive)?;
-        Ok(archive.test_connection().await?)
+        let report = archive.test_connection().await?;
+        Ok(ConnectionCheck::new("The archive answers.".into(), report))
     }
 
-    /// Checks RunPod (health of the primary endpoint) and the temp bucket.
-    pub async fn test_cloud(&self) -> Result<String, ServiceError> {
+    /// Checks RunPod (health of the primary endpoint) and the temp bucket, including that
+    /// the bucket expires what is left under `temp/` (a warning with how to add the rule).
+    pub async fn test_cloud(&self) -> Result<ConnectionCheck, ServiceError> {
         use pano_cloud::storage::PermanentStorage;
         let cloud = self
             .inner
             .cloud
             .as_ref()
-            .map_err(|why| ServiceError::NoCloud(why))?;
-        cloud.temp.test_connection().await?;
+            .map_err(|why| ServiceError::NoCloud(why.clone()))?;
+        let report = cloud.temp.test_connection().await?;
         let health = cloud
             .runpod
             .health(pano_cloud::runpod::EndpointRole::Primary)
             .await?;
-        Ok(health.describe().to_string())
+        Ok(ConnectionCheck::new(health.describe().to_string(), report))
+    }
+}
+
+/// The answer of a "Test" button: it works; plus what should still be fixed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectionCheck {
+    pub summary: String,
+    pub warnings: Vec<CheckWarning>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckWarning {
+    pub code: String,
+    pub message: String,
+}
+
+impl ConnectionCheck {
+    fn new(summary: String, report: pano_cloud::storage::ConnectionReport) -> Self {
+        Self {
+            summary,
+            warnings: report
+                .warnings
+                .into_iter()
+                .map(|w| CheckWarning {
+                    code: w.code.to_string(),
+                    message: w.message,
+                })
+                .collect(),
+        }
     }
 }
 
@@ -601,6 +654,30 @@ impl Inner {
         });
     }
 
+    /// Queues the deletion of every temp upload the analysis's finished jobs left in the
+    /// bucket (after a result, a failure, a cancel): the de-identified image stays there no
+    /// longer than the analysis needs it. The runner deletes them (and retries while the
+    /// bucket is down).
+    pub(crate) fn discard_temp_uploads(&self, analysis_id: &str) {
+        let pending = self
+            .db(|s| s.finished_temp_uploads(analysis_id))
+            .unwrap_or_default();
+        if pending.is_empty() {
+            return;
+        }
+        if self
+            .db(|s| s.ensure_job(&new_id(), analysis_id, JobKind::Discard, None, None))
+            .is_ok()
+        {
+            self.wake.notify_one();
+        }
+    }
+
+    /// The archive is the S3 bucket whose keys cannot be read just now.
+    pub(crate) fn archive_waits_for_keys(&self) -> bool {
+        matches!(self.settings.archive, ArchiveSettings::S3) && self.keys_unavailable.is_some()
+    }
+
     pub(crate) fn manifest(&self) -> Option<&ModelManifest> {
         self.manifest
             .get_or_init(|| {
@@ -617,9 +694,13 @@ impl Inner {
         match choice {
             BackendChoice::Local => Ok(BackendKind::Local),
             BackendChoice::Cloud => {
-                self.cloud
-                    .as_ref()
-                    .map_err(|why| ServiceError::NoCloud(why))?;
+                // Keys that cannot be read just now (a locked keychain) are not a missing
+                // set-up: the job is queued and waits for them.
+                if self.keys_unavailable.is_none() {
+                    self.cloud
+                        .as_ref()
+                        .map_err(|why| ServiceError::NoCloud(why.clone()))?;
+                }
                 Ok(BackendKind::Cloud)
             }
             BackendChoice::Auto => Ok(if self.cloud.is_ok() {
@@ -681,25 +762,26 @@ impl Inner {
     }
 }
 
-fn cloud_parts(settings: &Settings, secrets: &Secrets) -> Result<CloudParts, &'static str> {
+fn cloud_parts(settings: &Settings, secrets: &Secrets) -> Result<CloudParts, String> {
     let endpoint_id = settings
         .runpod
         .endpoint_id
         .as_deref()
-        .ok_or("no RunPod endpoint id is set")?;
+        .ok_or_else(|| "no RunPod endpoint id is set".to_string())?;
     let key = secrets
         .runpod_api_key
         .clone()
-        .ok_or("no RunPod API key is stored")?;
+        .ok_or_else(|| "no RunPod API key is stored".to_string())?;
     let s3 = settings
         .s3
         .clone()
-        .ok_or("no S3 bucket is configured for uploads")?;
+        .ok_or_else(|| "no S3 bucket is configured for uploads".to_string())?;
     let creds = secrets
         .s3
         .as_ref()
-        .ok_or("no S3 access key and secret are stored")?;
-    let temp = S3Storage::new(s3, creds).map_err(|_| "the S3 settings are incomplete (bucket)")?;
+        .ok_or_else(|| "no S3 access key and secret are stored".to_string())?;
+    // An insecure endpoint is named in the error (plain http to a remote host).
+    let temp = S3Storage::new(s3, creds).map_err(|e| e.to_string())?;
     let r = &settings.runpod;
     let mut rp = RunpodSettings::new(RunpodEndpoint::new(&r.base_url, endpoint_id));
     rp.backup = r
@@ -711,7 +793,7 @@ fn cloud_parts(settings: &Settings, secrets: &Secrets) -> Result<CloudParts, &'s
     rp.request_timeout = Duration::from_secs(r.request_timeout_s);
     rp.max_attempts = r.max_attempts.max(1);
     Ok(CloudParts {
-        runpod: RunpodClient::new(rp, key),
+        runpod: RunpodClient::new(rp, key).map_err(|e| e.to_string())?,
         temp,
     })
 }

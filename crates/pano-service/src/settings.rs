@@ -77,6 +77,19 @@ impl Default for RunpodFileSettings {
     }
 }
 
+/// What an approved set keeps as its `input.*` in the clinic's permanent storage. The
+/// storage is the clinic's own, so the original file (DICOM header and all) is the default;
+/// a clinic that wants no names in it chooses the de-identified pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArchiveInput {
+    /// The file as it was dropped.
+    #[default]
+    Original,
+    /// The imported pixels as a lossless PNG (what the cloud worker received).
+    Deidentified,
+}
+
 /// Where approved analyses are filed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase", tag = "kind")]
@@ -127,6 +140,8 @@ pub struct Settings {
     pub runpod: RunpodFileSettings,
     pub s3: Option<S3Settings>,
     pub archive: ArchiveSettings,
+    /// What the archived set keeps of the input image.
+    pub archive_input: ArchiveInput,
     pub retry: RetrySettings,
 }
 
@@ -144,6 +159,7 @@ impl Default for Settings {
             runpod: RunpodFileSettings::default(),
             s3: None,
             archive: ArchiveSettings::None,
+            archive_input: ArchiveInput::Original,
             retry: RetrySettings::default(),
         }
     }
@@ -177,9 +193,7 @@ impl Settings {
             std::fs::create_dir_all(dir)
                 .map_err(|e| ServiceError::Settings(format!("{}: {e}", dir.display())))?;
         }
-        let tmp = path.with_extension("toml.partial");
-        std::fs::write(&tmp, text)
-            .and_then(|_| std::fs::rename(&tmp, path))
+        crate::durable::write_file(path, text.as_bytes())
             .map_err(|e| ServiceError::Settings(format!("{}: {e}", path.display())))
     }
 
@@ -245,6 +259,19 @@ impl Settings {
         }
     }
 
+    /// Whether saving `new` over `self` sends the RunPod key somewhere else: the key is a
+    /// bearer token sent as it is with every request, so a changed scheme, host or port
+    /// (a typo, a look-alike domain, a pasted URL) must not receive it without the clinic
+    /// entering it again. The S3 secret never travels (requests are signed), so a changed
+    /// S3 endpoint keeps its keys.
+    pub fn runpod_destination_changed(&self, new: &Settings) -> bool {
+        let origin = |u: &str| url::Url::parse(u.trim()).ok().map(|u| u.origin());
+        match (origin(&self.runpod.base_url), origin(&new.runpod.base_url)) {
+            (Some(old), Some(new)) => old != new || !new.is_tuple(),
+            _ => true,
+        }
+    }
+
     pub fn presign_ttl(&self) -> Duration {
         Duration::from_secs(self.runpod.presign_ttl_s.max(60))
     }
@@ -255,6 +282,9 @@ impl Settings {
 pub struct Secrets {
     pub runpod_api_key: Option<SecretString>,
     pub s3: Option<S3Credentials>,
+    /// Why the keys could not be read just now (a locked keychain, no Secret Service):
+    /// cloud jobs then wait for them instead of failing as "not configured".
+    pub keys_unavailable: Option<String>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -265,6 +295,7 @@ impl std::fmt::Debug for Secrets {
                 &self.runpod_api_key.as_ref().map(|_| "<set>"),
             )
             .field("s3", &self.s3.as_ref().map(|_| "<set>"))
+            .field("keys_unavailable", &self.keys_unavailable)
             .finish()
     }
 }
@@ -283,6 +314,42 @@ impl Secrets {
         Self {
             runpod_api_key: var("RUNPOD_API_KEY").map(Into::into),
             s3,
+            keys_unavailable: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod destination_tests {
+    use super::*;
+
+    fn with_base(url: &str) -> Settings {
+        let mut s = Settings::default();
+        s.runpod.base_url = url.into();
+        s
+    }
+
+    #[test]
+    fn the_runpod_key_is_asked_again_only_when_it_would_go_elsewhere() {
+        let old = with_base("https://api.runpod.ai/v2");
+        for same in [
+            "https://api.runpod.ai/v2",
+            "https://API.runpod.ai/v2/",
+            "https://api.runpod.ai:443/v2",
+        ] {
+            assert!(!old.runpod_destination_changed(&with_base(same)), "{same}");
+        }
+        for elsewhere in [
+            "http://api.runpod.ai/v2",
+            "https://api.runpod.ai.example.com/v2",
+            "https://api.runpod.ai:8443/v2",
+            "https://evil.example/v2",
+            "not a url",
+        ] {
+            assert!(
+                old.runpod_destination_changed(&with_base(elsewhere)),
+                "{elsewhere}"
+            );
         }
     }
 }

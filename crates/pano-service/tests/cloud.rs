@@ -51,6 +51,7 @@ fn secrets() -> Secrets {
             access_key_id: ACCESS_KEY.into(),
             secret_access_key: SECRET_KEY.to_string().into(),
         }),
+        keys_unavailable: None,
     }
 }
 
@@ -80,10 +81,9 @@ fn a_cloud_analysis_equals_the_local_one_and_is_filed_in_the_bucket() {
         );
         assert!(row.test_model);
         assert!(row.queue_ms.is_some());
-        assert_eq!(
-            s3.keys("temp/").len(),
-            2,
-            "one temp object per job: {:?}",
+        assert!(
+            s3.keys("temp/").is_empty(),
+            "each temp upload is deleted once its result is in: {:?}",
             s3.keys("")
         );
 
@@ -188,10 +188,10 @@ fn an_outage_of_storage_and_runpod_mid_batch_is_waited_out() {
         let row = service.analysis(id).unwrap();
         assert_eq!(row.status, AnalysisStatus::Completed, "{row:?}");
     }
-    assert_eq!(
-        s3.keys("temp/").len(),
-        3,
-        "a repeated upload replaces its object"
+    assert!(
+        s3.keys("temp/").is_empty(),
+        "every upload, repeated ones too, is deleted: {:?}",
+        s3.keys("")
     );
     let mut said = Vec::new();
     while let Ok(e) = events.try_recv() {
@@ -248,6 +248,192 @@ fn auto_falls_back_to_this_computer_when_runpod_is_unreachable() {
         }
         assert!(fell_back);
     });
+}
+
+#[test]
+fn a_cancelled_cloud_analysis_leaves_no_temp_object() {
+    let s3 = S3Peer::start();
+    let runpod = LocalRunpod::start();
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let service = AnalysisService::open(
+        settings(dir.path(), &s3, &runpod.base_url(), BackendChoice::Cloud),
+        secrets(),
+    )
+    .unwrap();
+    let images = distinct_radiographs(dir.path(), 1);
+    let id = service.enqueue(&images[0], None).unwrap().analysis.id;
+    let run = rt.spawn({
+        let service = service.clone();
+        async move { service.run(RunMode::UntilIdle).await }
+    });
+    wait_until(Duration::from_secs(60), || {
+        service
+            .queue()
+            .unwrap()
+            .iter()
+            .any(|j| j.runpod_job_id.is_some())
+    });
+    assert_eq!(s3.keys("temp/").len(), 1, "uploaded");
+    assert!(rt.block_on(service.cancel(&id)).unwrap());
+    rt.block_on(async { tokio::time::timeout(Duration::from_secs(60), run).await })
+        .expect("the queue ends")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        service.analysis(&id).unwrap().status,
+        AnalysisStatus::Failed,
+        "cancelled analyses read as failed"
+    );
+    assert!(s3.keys("temp/").is_empty(), "{:?}", s3.keys(""));
+}
+
+#[test]
+fn cloud_jobs_wait_while_the_keychain_is_locked_and_run_once_it_opens() {
+    let s3 = S3Peer::start();
+    let runpod = LocalRunpod::start();
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let locked = AnalysisService::open(
+        settings(dir.path(), &s3, &runpod.base_url(), BackendChoice::Cloud),
+        Secrets {
+            keys_unavailable: Some("the keychain is locked".into()),
+            ..Secrets::default()
+        },
+    )
+    .unwrap();
+    let image = distinct_radiographs(dir.path(), 1).remove(0);
+    let id = locked
+        .enqueue(&image, None)
+        .expect("queued although the keys cannot be read yet")
+        .analysis
+        .id;
+    let mut events = locked.subscribe();
+    rt.block_on(async {
+        tokio::time::timeout(Duration::from_secs(2), locked.run(RunMode::Forever))
+            .await
+            .expect_err("it waits")
+    });
+    let row = locked.analysis(&id).unwrap();
+    assert_eq!(row.status, AnalysisStatus::Queued, "not failed: {row:?}");
+    let job = &locked.queue().unwrap()[0];
+    assert_eq!(job.state.as_str(), "waiting_runpod");
+    assert!(job
+        .last_error
+        .as_deref()
+        .unwrap()
+        .contains("the keychain is locked"));
+    let mut said = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        said.push(e.view.describe());
+    }
+    assert!(
+        said.iter()
+            .any(|s| s.contains("waiting for the cloud keys")),
+        "{said:?}"
+    );
+    drop(locked);
+
+    // The keychain opened: the app reopens the service with the keys.
+    let open = AnalysisService::open(
+        settings(dir.path(), &s3, &runpod.base_url(), BackendChoice::Cloud),
+        secrets(),
+    )
+    .unwrap();
+    rt.block_on(async {
+        tokio::time::timeout(Duration::from_secs(120), open.run(RunMode::UntilIdle))
+            .await
+            .unwrap()
+            .unwrap()
+    });
+    assert_eq!(
+        open.analysis(&id).unwrap().status,
+        AnalysisStatus::Completed
+    );
+    drop(open);
+
+    // Locked again while a clinician approves: the approval is recorded, the filing waits.
+    let locked = AnalysisService::open(
+        settings(dir.path(), &s3, &runpod.base_url(), BackendChoice::Cloud),
+        Secrets {
+            keys_unavailable: Some("the keychain is locked".into()),
+            ..Secrets::default()
+        },
+    )
+    .unwrap();
+    let outcome = rt
+        .block_on(locked.approve(
+            &id,
+            PatientChoice::New {
+                display_name: "Ada".into(),
+                external_id: None,
+            },
+            "Dr Bell",
+        ))
+        .unwrap();
+    assert_eq!(outcome.archived_location, None);
+    assert!(
+        outcome
+            .pending_reason
+            .unwrap()
+            .contains("keychain is locked"),
+        "says why it waits"
+    );
+    assert!(s3.keys("patients/").is_empty());
+    drop(locked);
+    let open = AnalysisService::open(
+        settings(dir.path(), &s3, &runpod.base_url(), BackendChoice::Cloud),
+        secrets(),
+    )
+    .unwrap();
+    rt.block_on(async {
+        tokio::time::timeout(Duration::from_secs(120), open.run(RunMode::UntilIdle))
+            .await
+            .unwrap()
+            .unwrap()
+    });
+    assert!(open.analysis(&id).unwrap().archived_location.is_some());
+    assert_eq!(s3.keys("patients/").len(), 5);
+}
+
+#[test]
+fn the_clinic_may_archive_the_de_identified_pixels_instead_of_the_file() {
+    let s3 = S3Peer::start();
+    let runpod = LocalRunpod::start();
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut chosen = settings(dir.path(), &s3, &runpod.base_url(), BackendChoice::Cloud);
+    chosen.archive_input = pano_service::ArchiveInput::Deidentified;
+    let service = AnalysisService::open(chosen, secrets()).unwrap();
+    let input = dir.path().join("Zyxwvut_Qorbelline_1980-01-01.dcm");
+    pano_testkit::identified_dicom(&input, &pano_testkit::FAKE_PATIENT);
+    let id = service.enqueue(&input, None).unwrap().analysis.id;
+    rt.block_on(async {
+        service.run(RunMode::UntilIdle).await.unwrap();
+        service
+            .approve(
+                &id,
+                PatientChoice::New {
+                    display_name: "Zyxwvut Qorbelline".into(),
+                    external_id: None,
+                },
+                "Dr Bell",
+            )
+            .await
+            .unwrap();
+    });
+    let filed = s3.keys("patients/");
+    let input_key = filed
+        .iter()
+        .find(|k| k.contains("/input."))
+        .expect("an input is filed");
+    assert!(input_key.ends_with("/input.png"), "{filed:?}");
+    for key in &filed {
+        let bytes = std::fs::read(s3.dir.path().join(BUCKET).join(key)).unwrap();
+        for s in ["Zyxwvut", "Qorbelline", "PID-4711", "19800101"] {
+            assert!(!pano_testkit::contains_bytes(&bytes, s), "{s} in {key}");
+        }
+    }
 }
 
 fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) {

@@ -136,9 +136,12 @@ async fn analyse_cache_approve_and_file_in_the_archive() {
         std::fs::read(set.join("input.jpg")).unwrap(),
         std::fs::read(sample_path()).unwrap()
     );
-    assert_eq!(
-        std::fs::read_to_string(set.join("findings.csv")).unwrap(),
-        csv
+    // The filed CSV names the analysis, not the patient's file; the scores are the same.
+    let filed = std::fs::read_to_string(set.join("findings.csv")).unwrap();
+    assert!(!filed.contains("pan-01432"), "the file's name is not filed");
+    assert!(
+        filed == csv.replace("\npan-01432,", &format!("\n{id},")),
+        "the filed CSV is the reviewed one, renamed"
     );
     let json = std::fs::read_to_string(set.join("analysis.json")).unwrap();
     assert!(
@@ -373,4 +376,28 @@ async fn a_second_process_cannot_run_the_queue_at_the_same_time() {
     running.await.unwrap().unwrap();
     assert_eq!(busy.unwrap_err().code(), "queue_busy");
     second.run(RunMode::UntilIdle).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_data_folders_sharing_one_database_share_its_queue_lock() {
+    // `--db` / PANO_DB point two processes at one database with different data folders:
+    // the lock must follow the database, or both would run the same jobs.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("shared.sqlite");
+    let open = |data: &str| {
+        let mut s = settings(&dir.path().join(data), None);
+        s.database = Some(db.clone());
+        AnalysisService::open(s, Secrets::default()).unwrap()
+    };
+    let first = open("a");
+    let second = open("b");
+    first.enqueue(&small_image(dir.path()), None).unwrap();
+    let running = tokio::spawn({
+        let first = first.clone();
+        async move { first.run(RunMode::UntilIdle).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let busy = second.run(RunMode::UntilIdle).await;
+    running.await.unwrap().unwrap();
+    assert_eq!(busy.unwrap_err().code(), "queue_busy");
 }

@@ -494,7 +494,16 @@ impl Store {
             }
         }
         if let Some((job_id, temp)) = discard_job {
-            insert_job(&tx, job_id, analysis_id, JobKind::Discard, None, Some(temp))?;
+            // A discard job may already be waiting (queued when the result came in and the
+            // bucket was down): it deletes every temp upload of the analysis, this one too.
+            let waiting: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM jobs WHERE analysis_id = ?1 AND kind = 'discard' AND state NOT IN ('done', 'failed', 'cancelled')",
+                [analysis_id],
+                |r| r.get(0),
+            )?;
+            if waiting == 0 {
+                insert_job(&tx, job_id, analysis_id, JobKind::Discard, None, Some(temp))?;
+            }
         }
         append(&tx, actor, AuditAction::Rejected, Some(analysis_id), None)?;
         append(

@@ -236,6 +236,38 @@ impl Store {
         Ok(())
     }
 
+    /// Takes a due job for this caller alone: the guarded update succeeds for exactly one of
+    /// two callers (the approval filing at once and the runner finding the same job due),
+    /// and counts one more try. False when someone else has it, it finished, or it is not
+    /// due yet.
+    pub fn claim_job(&self, id: &str, state: JobState) -> Result<bool, StoreError> {
+        let now = now_rfc3339();
+        let n = self.conn.execute(
+            "UPDATE jobs SET state = ?2, attempts = attempts + 1, updated_at = ?3
+             WHERE id = ?1 AND state IN ('queued', 'submitted', 'waiting_storage', 'waiting_runpod')
+               AND (next_retry_at IS NULL OR next_retry_at <= ?3)",
+            params![id, state.as_str(), now],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// The temp uploads still recorded by an analysis's finished analyze jobs, as
+    /// (job id, upload JSON): what a discard job deletes. A job still running keeps its
+    /// upload (it may submit it again).
+    pub fn finished_temp_uploads(
+        &self,
+        analysis_id: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, temp_upload FROM jobs
+             WHERE analysis_id = ?1 AND kind = 'analyze' AND temp_upload IS NOT NULL
+               AND state IN ('done', 'failed', 'cancelled')
+             ORDER BY created_at, rowid",
+        )?;
+        let rows = stmt.query_map([analysis_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Counts one more try and marks the job as being worked on.
     pub fn start_job_attempt(&self, id: &str, state: JobState) -> Result<(), StoreError> {
         self.conn.execute(

@@ -210,3 +210,100 @@ fn blobs_are_named_by_hash_and_checked_on_read() {
     blobs.remove(&sha).unwrap();
     blobs.remove(&sha).unwrap();
 }
+
+#[test]
+fn a_due_job_is_claimed_by_one_caller_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    // Two connections to one file, as the approval and the runner of two processes have.
+    let other = Store::open(&dir.path().join("db")).unwrap();
+    let mut store = store;
+    store.insert_analysis(&new_analysis("a1", "s1")).unwrap();
+    assert!(store.claim_job("job-a1", JobState::Running).unwrap());
+    assert!(
+        !other.claim_job("job-a1", JobState::Running).unwrap(),
+        "the second claim of a running job fails"
+    );
+    assert_eq!(store.job("job-a1").unwrap().unwrap().attempts, 1);
+    // Waiting with a retry time in the future: not due, not claimed.
+    store
+        .set_job_state(
+            "job-a1",
+            JobState::WaitingStorage,
+            Some("2999-01-01T00:00:00Z"),
+            None,
+        )
+        .unwrap();
+    assert!(!other.claim_job("job-a1", JobState::Running).unwrap());
+    store
+        .set_job_state("job-a1", JobState::WaitingStorage, None, None)
+        .unwrap();
+    assert!(other.claim_job("job-a1", JobState::Running).unwrap());
+    store
+        .set_job_state("job-a1", JobState::Done, None, None)
+        .unwrap();
+    assert!(!store.claim_job("job-a1", JobState::Running).unwrap());
+}
+
+#[test]
+fn temp_uploads_of_finished_jobs_are_listed_for_deletion_and_a_waiting_discard_is_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("db")).unwrap();
+    store.insert_analysis(&new_analysis("a1", "s1")).unwrap();
+    store
+        .set_job_temp_upload("job-a1", Some(r#"{"key":"temp/1.png"}"#))
+        .unwrap();
+    assert!(
+        store.finished_temp_uploads("a1").unwrap().is_empty(),
+        "a running job keeps its upload"
+    );
+    store
+        .fail_analysis("a1", "job-a1", "engine_error", "boom")
+        .unwrap();
+    store.requeue_failed("a1", "job-a1b", "cloud").unwrap();
+    store
+        .set_job_temp_upload("job-a1b", Some(r#"{"key":"temp/2.png"}"#))
+        .unwrap();
+    store
+        .set_job_state("job-a1b", JobState::Done, None, None)
+        .unwrap();
+    let listed: Vec<String> = store
+        .finished_temp_uploads("a1")
+        .unwrap()
+        .into_iter()
+        .map(|(job, _)| job)
+        .collect();
+    assert_eq!(
+        listed,
+        ["job-a1", "job-a1b"],
+        "every try's upload, not only the newest"
+    );
+
+    // A discard job already waiting: rejection does not add a second one (the unique
+    // index would refuse it and the rejection would fail).
+    store
+        .ensure_job("disc-1", "a1", JobKind::Discard, None, None)
+        .unwrap();
+    store
+        .complete_analysis("a1", "job-a1b", &completed(0.5))
+        .unwrap();
+    let (changed, _) = store
+        .mark_rejected("a1", "dr-b", Some(("disc-2", "{}")))
+        .unwrap();
+    assert!(changed);
+    assert_eq!(
+        store.active_job("a1", JobKind::Discard).unwrap().as_deref(),
+        Some("disc-1")
+    );
+}
+
+#[test]
+fn commits_are_flushed_to_disk_before_they_return() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("db")).unwrap();
+    let level: i64 = store
+        .connection()
+        .pragma_query_value(None, "synchronous", |r| r.get(0))
+        .unwrap();
+    assert_eq!(level, 2, "synchronous = FULL");
+}

@@ -94,30 +94,50 @@ fn a_database_from_a_newer_version_is_refused_untouched() {
 
 #[test]
 fn a_version_1_file_with_data_upgrades_and_keeps_it() {
+    // A file as version 1 wrote it (tests/fixtures/README.md says how it was made): today's
+    // migrations must upgrade what old installations really have on disk.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("pano.sqlite");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pano-v1.sqlite"),
+        &path,
+    )
+    .unwrap();
     {
-        let mut conn = rusqlite::Connection::open(&path).unwrap();
-        pano_store::migrate_to(&mut conn, 1).unwrap();
-        conn.execute(
-            "INSERT INTO analyses (id, image_sha256, original_file_name, width, height, backend, model_version, status, created_at, updated_at)
-             VALUES ('a1', 'ab', 'pan.jpg', 2356, 1292, 'cloud', 'm1', 'completed', '2026-11-01T10:00:00Z', '2026-11-01T10:00:00Z')",
-            [],
-        )
-        .unwrap();
-        conn.execute(
-            "INSERT INTO jobs (id, analysis_id, state, runpod_job_id) VALUES ('j1', 'a1', 'submitted', 'rp-1')",
-            [],
-        )
-        .unwrap();
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 1, "the fixture is a version-1 file");
     }
     let store = Store::open(&path).unwrap();
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     let a = store.analysis("a1").unwrap();
     assert_eq!(a.original_file_name, "pan.jpg");
+    assert_eq!(a.patient_id.as_deref(), Some("p1"));
+    assert_eq!(a.approved_by.as_deref(), Some("Dr Bell"));
     assert!(!a.test_model, "new columns get their defaults");
     assert_eq!(a.archived_location, None);
-    let job = store.job("j1").unwrap().unwrap();
+    assert_eq!(store.patient("p1").unwrap().display_name, "Ada Lovelace");
+    let finding: (i64, String, f64) = store
+        .connection()
+        .query_row(
+            "SELECT fdi, finding, score FROM findings WHERE analysis_id = 'a1'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(finding, (11, "CARIES".to_string(), 0.25));
+    let job = store.job("j2").unwrap().unwrap();
     assert_eq!(job.kind, pano_store::JobKind::Analyze);
     assert_eq!(job.runpod_job_id.as_deref(), Some("rp-1"));
+    assert_eq!(job.file_name, "second.png");
+    let audit = store.audit_of("a1").unwrap();
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0].actor, "Dr Bell");
+    // Still append-only after the upgrade.
+    assert!(store
+        .connection()
+        .execute("DELETE FROM audit_log", [])
+        .is_err());
 }

@@ -300,3 +300,233 @@ pub fn distinct_radiographs(dir: &Path, count: usize) -> Vec<PathBuf> {
         })
         .collect()
 }
+
+/// A TCP relay in front of a peer that keeps a copy of every byte in both directions: a
+/// test can then prove that something never crossed the wire (a patient's name in an S3
+/// upload, a RunPod request or the worker's download). Protocol-agnostic, so the Host
+/// header and SigV4 signatures pass untouched.
+pub struct TapProxy {
+    /// Owns the relay tasks: they end when the proxy is dropped.
+    _runtime: tokio::runtime::Runtime,
+    pub port: u16,
+    seen: Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl TapProxy {
+    pub fn start(upstream_port: u16) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind(("127.0.0.1", 0)))
+            .unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let record = seen.clone();
+        runtime.spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let record = record.clone();
+                tokio::spawn(async move {
+                    let Ok(upstream) =
+                        tokio::net::TcpStream::connect(("127.0.0.1", upstream_port)).await
+                    else {
+                        return;
+                    };
+                    let (cr, cw) = client.into_split();
+                    let (ur, uw) = upstream.into_split();
+                    tokio::join!(relay(cr, uw, record.clone()), relay(ur, cw, record.clone()));
+                });
+            }
+        });
+        Self {
+            _runtime: runtime,
+            port,
+            seen,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Every byte relayed so far, both directions.
+    pub fn seen(&self) -> Vec<u8> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+async fn relay(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    seen: Arc<std::sync::Mutex<Vec<u8>>>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        seen.lock().unwrap().extend_from_slice(&buf[..n]);
+        if to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
+}
+
+/// Whether `needle` occurs in `haystack` (ASCII case-insensitive).
+pub fn contains_bytes(haystack: &[u8], needle: &str) -> bool {
+    let needle = needle.as_bytes();
+    haystack
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// The `pano-worker` binary of this build. `cargo test --workspace` builds it (it has
+/// integration tests of its own); a test run of another package alone needs
+/// `cargo build -p pano-worker` first (a nested cargo would wait for the lock cargo test holds).
+pub fn worker_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/<test> -> target/<profile>/pano-worker
+    let dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
+    let bin = dir.join(format!("pano-worker{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p pano-worker` (cargo test --workspace builds it)",
+        bin.display()
+    );
+    bin
+}
+
+/// The real `pano-worker --serve-api` process on a free port, its log (stderr) kept in a
+/// file for the test to read.
+pub struct WorkerProcess {
+    pub peer: Peer,
+    pub log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl WorkerProcess {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("worker.log");
+        let port = free_port();
+        let mut child = Command::new(worker_binary())
+            .args(["--serve-api", "--allow-http", "--port", &port.to_string()])
+            .args(["--endpoint-id", RUNPOD_ENDPOINT])
+            .arg("--models")
+            .arg(test_models())
+            .env("PANO_API_KEY", RUNPOD_KEY)
+            .env("HOME", dir.path())
+            .stdout(std::fs::File::create(dir.path().join("worker.out")).unwrap())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("pano-worker starts");
+        wait_for_port(port, &mut child, "pano-worker");
+        Self {
+            peer: Peer::new(child, port),
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// What the worker logged so far (stderr and stdout).
+    pub fn log(&self) -> Vec<u8> {
+        let mut all = std::fs::read(&self.log).unwrap_or_default();
+        all.extend(std::fs::read(self.log.with_file_name("worker.out")).unwrap_or_default());
+        all
+    }
+}
+
+/// Made-up patient data a test DICOM carries in its header and file name.
+pub struct FakePatient {
+    pub name: &'static str,
+    pub id: &'static str,
+    pub birth_date: &'static str,
+    pub institution: &'static str,
+}
+
+pub const FAKE_PATIENT: FakePatient = FakePatient {
+    name: "Zyxwvut^Qorbelline",
+    id: "PID-4711-XY",
+    birth_date: "19800101",
+    institution: "Smile Dental Clinic",
+};
+
+/// A panoramic DICOM (modality PX, 8-bit MONOCHROME2, explicit VR little endian) of the
+/// small test radiograph whose header names `patient`, written to `path`.
+pub fn identified_dicom(path: &Path, patient: &FakePatient) {
+    let gray = image::open(repo_root().join("tests/data/pan-small-wide.png"))
+        .unwrap()
+        .to_luma8();
+    let (w, h) = gray.dimensions();
+    std::fs::write(
+        path,
+        dicom_bytes(w as u16, h as u16, gray.as_raw(), patient),
+    )
+    .unwrap();
+}
+
+fn element(out: &mut Vec<u8>, group: u16, elem: u16, vr: &[u8; 2], value: &[u8]) {
+    let mut value = value.to_vec();
+    if value.len() % 2 == 1 {
+        value.push(if vr == b"UI" || vr == b"OB" { 0 } else { b' ' });
+    }
+    out.extend_from_slice(&group.to_le_bytes());
+    out.extend_from_slice(&elem.to_le_bytes());
+    out.extend_from_slice(vr);
+    if matches!(vr, b"OB" | b"OW" | b"SQ" | b"UN" | b"UT") {
+        out.extend_from_slice(&[0, 0]);
+        out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+    } else {
+        out.extend_from_slice(&(value.len() as u16).to_le_bytes());
+    }
+    out.extend_from_slice(&value);
+}
+
+fn dicom_bytes(w: u16, h: u16, pixels: &[u8], p: &FakePatient) -> Vec<u8> {
+    const SOP_CLASS: &[u8] = b"1.2.840.10008.5.1.4.1.1.1.1"; // digital X-ray, presentation
+    const INSTANCE: &[u8] = b"1.2.826.0.1.3680043.9.7433.1.1";
+    let mut meta = Vec::new();
+    element(&mut meta, 0x0002, 0x0001, b"OB", &[0, 1]);
+    element(&mut meta, 0x0002, 0x0002, b"UI", SOP_CLASS);
+    element(&mut meta, 0x0002, 0x0003, b"UI", INSTANCE);
+    element(&mut meta, 0x0002, 0x0010, b"UI", b"1.2.840.10008.1.2.1");
+    element(
+        &mut meta,
+        0x0002,
+        0x0012,
+        b"UI",
+        b"1.2.826.0.1.3680043.9.7433.2",
+    );
+    let mut out = vec![0u8; 128];
+    out.extend_from_slice(b"DICM");
+    element(
+        &mut out,
+        0x0002,
+        0x0000,
+        b"UL",
+        &(meta.len() as u32).to_le_bytes(),
+    );
+    out.extend_from_slice(&meta);
+    element(&mut out, 0x0008, 0x0016, b"UI", SOP_CLASS);
+    element(&mut out, 0x0008, 0x0018, b"UI", INSTANCE);
+    element(&mut out, 0x0008, 0x0060, b"CS", b"PX");
+    element(&mut out, 0x0008, 0x0080, b"LO", p.institution.as_bytes());
+    element(&mut out, 0x0010, 0x0010, b"PN", p.name.as_bytes());
+    element(&mut out, 0x0010, 0x0020, b"LO", p.id.as_bytes());
+    element(&mut out, 0x0010, 0x0030, b"DA", p.birth_date.as_bytes());
+    element(&mut out, 0x0028, 0x0002, b"US", &1u16.to_le_bytes());
+    element(&mut out, 0x0028, 0x0004, b"CS", b"MONOCHROME2");
+    element(&mut out, 0x0028, 0x0010, b"US", &h.to_le_bytes());
+    element(&mut out, 0x0028, 0x0011, b"US", &w.to_le_bytes());
+    element(&mut out, 0x0028, 0x0100, b"US", &8u16.to_le_bytes());
+    element(&mut out, 0x0028, 0x0101, b"US", &8u16.to_le_bytes());
+    element(&mut out, 0x0028, 0x0102, b"US", &7u16.to_le_bytes());
+    element(&mut out, 0x0028, 0x0103, b"US", &0u16.to_le_bytes());
+    element(&mut out, 0x7FE0, 0x0010, b"OB", pixels);
+    out
+}

@@ -22,6 +22,10 @@ pub enum JobError {
     BadUrl(String),
     #[error("the image could not be downloaded: {0}")]
     Download(String),
+    /// Redirects are not followed: one could lead anywhere, including the worker's own
+    /// network. (Not "could not be downloaded": trying again would not help.)
+    #[error("the image_url answered with a redirect (HTTP {status}), which is not followed")]
+    Redirected { status: u16 },
     #[error("the image is larger than {limit_mb} MB")]
     TooLarge { limit_mb: usize },
     #[error("the analysis was stopped")]

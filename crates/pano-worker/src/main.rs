@@ -21,7 +21,8 @@ struct Args {
     /// that cannot start is an error at start, never a silent CPU run.
     #[arg(long, env = "PANO_PROVIDER", default_value = "auto")]
     provider: ExecutionProviderChoice,
-    /// Accept plain-http image URLs (local testing only).
+    /// Local testing only: accept plain-http image URLs and image hosts on loopback,
+    /// private or link-local addresses (a test server, MinIO on the LAN).
     #[arg(long, env = "PANO_ALLOW_HTTP")]
     allow_http: bool,
     /// Largest image download, in MB.

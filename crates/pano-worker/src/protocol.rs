@@ -88,13 +88,12 @@ impl ProtocolConfig {
 /// and the contract's output JSON. Shared by the RunPod loop and `--serve-api`.
 pub async fn process_input(
     engine: &Arc<Engine>,
-    http: &reqwest::Client,
     policy: &DownloadPolicy,
     input: &Value,
 ) -> Result<Value, JobError> {
     let input: pano_core::WorkerInput = serde_json::from_value(input.clone())
         .map_err(|e| JobError::BadUrl(format!("the job input is not {{image_url, debug}}: {e}")))?;
-    let (bytes, name) = download(http, &input.image_url, policy).await?;
+    let (bytes, name) = download(&input.image_url, policy).await?;
     let engine = engine.clone();
     let output = tokio::task::spawn_blocking(move || run_job(&engine, &bytes, &name, input.debug))
         .await
@@ -234,7 +233,7 @@ impl Worker {
     }
 
     async fn process(&self, job: &Job) -> Result<Value, JobError> {
-        process_input(&self.engine, &self.http, &self.policy, &job.input).await
+        process_input(&self.engine, &self.policy, &job.input).await
     }
 
     /// Resolves when RunPod asks to stop this job (long-polling the job-stop URL).

@@ -90,7 +90,6 @@ pub struct ApiConfig {
 struct Shared {
     config: ApiConfig,
     engine: Arc<Engine>,
-    http: reqwest::Client,
     jobs: Mutex<HashMap<String, ApiJob>>,
     queue: Mutex<VecDeque<String>>,
     wake: Notify,
@@ -102,7 +101,6 @@ struct Shared {
 pub fn router(engine: Arc<Engine>, config: ApiConfig) -> Router {
     let shared = Arc::new(Shared {
         engine,
-        http: reqwest::Client::new(),
         jobs: Mutex::default(),
         queue: Mutex::default(),
         wake: Notify::new(),
@@ -314,7 +312,7 @@ async fn runner(shared: Arc<Shared>) {
         *shared.running.lock().expect("not poisoned") += 1;
         let result = tokio::time::timeout(
             timeout,
-            process_input(&shared.engine, &shared.http, &shared.config.policy, &input),
+            process_input(&shared.engine, &shared.config.policy, &input),
         )
         .await;
         *shared.running.lock().expect("not poisoned") -= 1;

@@ -75,7 +75,7 @@ fn client(port: u16, key: &str, tune: impl FnOnce(&mut RunpodSettings)) -> Runpo
         "local-test",
     ));
     tune(&mut settings);
-    RunpodClient::new(settings, key.to_string().into())
+    RunpodClient::new(settings, key.to_string().into()).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

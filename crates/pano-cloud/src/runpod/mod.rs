@@ -59,7 +59,8 @@ pub struct RunpodSettings {
     /// One HTTP request. The SDK's local server runs the handler inside the first status
     /// request, so this is longer than a real endpoint needs.
     pub request_timeout: Duration,
-    /// Tries of one request on 429, 5xx, timeouts and dropped connections.
+    /// Tries of one request on 429, 5xx, timeouts and dropped connections (`/run`: on 429,
+    /// 5xx and failed connections only, see [`RunpodClient::submit`]).
     pub max_attempts: u32,
     pub backoff_base: Duration,
     pub backoff_cap: Duration,
@@ -161,17 +162,35 @@ fn body_limit(limits: &OutputLimits) -> usize {
     limits.max_output_bytes + 64 * 1024
 }
 
+/// Whether a request may be sent again after a failure that leaves open whether the server
+/// received it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resend {
+    /// Reads and cancels: repeating them changes nothing.
+    Always,
+    /// `/run`: only when it certainly did not arrive (the connection failed) or RunPod
+    /// answered that it did not take it (429, 5xx).
+    OnlyIfNotReceived,
+}
+
 impl RunpodClient {
-    pub fn new(settings: RunpodSettings, api_key: SecretString) -> Self {
+    /// Refuses a base URL (primary or backup) that is not `https://`, except plain http to
+    /// this computer (localhost, 127.0.0.0/8, ::1). The client follows no redirects.
+    pub fn new(settings: RunpodSettings, api_key: SecretString) -> Result<Self, RunpodError> {
+        for endpoint in std::iter::once(&settings.primary).chain(settings.backup.as_ref()) {
+            crate::net::secure_or_loopback(&endpoint.base_url)
+                .map_err(|e| RunpodError::InsecureEndpoint { url: e.shown })?;
+        }
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("a TLS backend is compiled in");
-        Self {
+        Ok(Self {
             http,
             settings,
             api_key,
-        }
+        })
     }
 
     pub fn settings(&self) -> &RunpodSettings {
@@ -189,13 +208,16 @@ impl RunpodClient {
         }
     }
 
-    /// One request with retries on 429, 5xx, timeouts and dropped connections. 404 comes
-    /// back as `Ok((404, _))` for the caller to name.
+    /// One request with retries on 429, 5xx, timeouts and dropped connections (with
+    /// [`Resend::OnlyIfNotReceived`], a timeout or a connection lost after sending is
+    /// [`RunpodError::SubmissionUncertain`] instead). 404 comes back as `Ok((404, _))` for
+    /// the caller to name; a redirect is an error (none is followed).
     async fn call(
         &self,
         method: Method,
         url: &str,
         body: Option<&serde_json::Value>,
+        resend: Resend,
     ) -> Result<(StatusCode, Vec<u8>), RunpodError> {
         let mut last = RunpodError::Unreachable {
             detail: "no attempt was made".into(),
@@ -221,7 +243,20 @@ impl RunpodClient {
             }
             let response = match request.send().await {
                 Ok(r) => r,
+                // The connection itself failed: nothing was sent.
+                Err(e) if e.is_connect() => {
+                    last = RunpodError::Unreachable {
+                        detail: describe_transport(&e),
+                    };
+                    continue;
+                }
+                // Sent, or perhaps sent: no answer in time, or the connection broke.
                 Err(e) => {
+                    if resend == Resend::OnlyIfNotReceived {
+                        return Err(RunpodError::SubmissionUncertain {
+                            detail: describe_transport(&e),
+                        });
+                    }
                     last = RunpodError::Unreachable {
                         detail: describe_transport(&e),
                     };
@@ -241,10 +276,18 @@ impl RunpodClient {
                             ))
                         }
                         Err(ReadError::Transport(detail)) => {
+                            if resend == Resend::OnlyIfNotReceived {
+                                return Err(RunpodError::SubmissionUncertain { detail });
+                            }
                             last = RunpodError::Unreachable { detail };
                             continue;
                         }
                     }
+                }
+                300..=399 => {
+                    return Err(RunpodError::Redirected {
+                        status: status.as_u16(),
+                    })
                 }
                 401 | 403 => return Err(RunpodError::Unauthorized),
                 429 => last = RunpodError::Throttled,
@@ -265,6 +308,13 @@ impl RunpodClient {
 
     /// `POST /run` on the primary endpoint, then on the backup if the primary is down,
     /// overloaded or unknown.
+    ///
+    /// `/run` is not idempotent: every request that reaches RunPod is a new, paid job. It is
+    /// sent again only when it certainly did not reach RunPod (the connection failed) or
+    /// RunPod answered without taking it (429, 5xx). After a timeout, or a connection that
+    /// broke once the request was out, it is [`RunpodError::SubmissionUncertain`]: not
+    /// retried here, not handed to the backup, not transient (see the variant for why no
+    /// idempotency key is used instead).
     pub async fn submit(&self, input: &WorkerInput) -> Result<SubmittedJob, RunpodError> {
         match self.submit_to(EndpointRole::Primary, input).await {
             Ok(job) => Ok(job),
@@ -292,7 +342,12 @@ impl RunpodClient {
             }
         });
         let (status, bytes) = self
-            .call(Method::POST, &endpoint.url("run"), Some(&body))
+            .call(
+                Method::POST,
+                &endpoint.url("run"),
+                Some(&body),
+                Resend::OnlyIfNotReceived,
+            )
             .await?;
         if status == StatusCode::NOT_FOUND {
             return Err(RunpodError::EndpointNotFound {
@@ -316,7 +371,7 @@ impl RunpodClient {
         let url = self
             .endpoint(job.endpoint)
             .url(&format!("status/{}", job.id));
-        let (status, bytes) = self.call(Method::GET, &url, None).await?;
+        let (status, bytes) = self.call(Method::GET, &url, None, Resend::Always).await?;
         if status == StatusCode::NOT_FOUND {
             return Err(RunpodError::JobExpired {
                 job_id: job.id.clone(),
@@ -337,13 +392,20 @@ impl RunpodClient {
         let url = self
             .endpoint(job.endpoint)
             .url(&format!("cancel/{}", job.id));
-        self.call(Method::POST, &url, None).await.map(|_| ())
+        self.call(Method::POST, &url, None, Resend::Always)
+            .await
+            .map(|_| ())
     }
 
     /// `GET /health` of one endpoint.
     pub async fn health(&self, role: EndpointRole) -> Result<EndpointHealth, RunpodError> {
         let (status, bytes) = self
-            .call(Method::GET, &self.endpoint(role).url("health"), None)
+            .call(
+                Method::GET,
+                &self.endpoint(role).url("health"),
+                None,
+                Resend::Always,
+            )
             .await?;
         if status == StatusCode::NOT_FOUND {
             return Err(RunpodError::EndpointNotFound {
@@ -435,9 +497,9 @@ impl RunpodClient {
         start: Instant,
         running_since: Option<Instant>,
     ) -> Result<FinishedJob, RunpodError> {
-        let output = status
-            .output
-            .ok_or_else(|| RunpodError::Malformed("COMPLETED without an output".into()))?;
+        let output = status.output.ok_or_else(|| RunpodError::NoOutput {
+            job_id: job.id.clone(),
+        })?;
         let mut validated = validate_output(&output, image_name, &self.settings.output_limits)?;
         for slot in [
             &mut validated.semantic_segmentation,
@@ -470,8 +532,14 @@ impl RunpodClient {
     }
 
     /// GETs a URL with a size limit and a timeout (debug images given as URLs). No API key
-    /// is sent: the URL is someone else's.
+    /// is sent: the URL is someone else's. Only `https://` (plain http to this computer
+    /// only); redirects are not followed.
     pub async fn fetch_limited(&self, url: &str, limit: usize) -> Result<Vec<u8>, RunpodError> {
+        if crate::net::secure_or_loopback(url).is_err() {
+            return Err(RunpodError::DebugImage(
+                "its address is not an https:// URL".into(),
+            ));
+        }
         let response = self
             .http
             .get(url)

@@ -30,6 +30,24 @@ pub enum StorageError {
     FolderNotWritable { path: String, detail: String },
     #[error("{0}")]
     Invalid(String),
+    /// Refused when the client is built: keys' signatures and patients' images would travel
+    /// in clear text. Plain http is accepted only to this computer (MinIO on the same
+    /// machine, a test server).
+    #[error(
+        "the storage endpoint '{endpoint}' must start with https:// (plain http only for this \
+         computer: localhost, 127.0.0.1, ::1); correct it in Settings"
+    )]
+    InsecureEndpoint { endpoint: String },
+    /// The storage answered with a redirect, which is not followed (AWS does this for a
+    /// bucket in another region).
+    #[error(
+        "the storage answered with a redirect ({operation}: HTTP {status}), which is not \
+         followed; check the endpoint and region in Settings"
+    )]
+    Redirected {
+        operation: &'static str,
+        status: u16,
+    },
 }
 
 impl StorageError {
@@ -47,6 +65,8 @@ impl StorageError {
             StorageError::MissingFolder { .. } => "storage_missing_folder",
             StorageError::FolderNotWritable { .. } => "storage_folder_not_writable",
             StorageError::Invalid(_) => "storage_invalid",
+            StorageError::InsecureEndpoint { .. } => "storage_insecure_endpoint",
+            StorageError::Redirected { .. } => "storage_redirected",
         }
     }
 

@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use super::layout::{analysis_prefix, ANALYSIS_JSON};
-use super::{ApprovedAnalysis, PermanentStorage, StorageError, StoredLocation, TempUpload};
+use super::{
+    ApprovedAnalysis, ConnectionReport, PermanentStorage, StorageError, StoredLocation, TempUpload,
+};
 
 /// Hidden folder beside `patients/` where sets are assembled before the rename.
 const STAGING: &str = ".staging";
@@ -79,7 +81,15 @@ impl FolderStorage {
                 std::io::Write::write_all(&mut f, body)?;
                 f.sync_all()?;
             }
-            std::fs::create_dir_all(target.parent().expect("patient folder"))?;
+            // The files' folder entries, then the staging folder itself, reach the disk
+            // before the rename publishes them.
+            sync_dir(&staging.join("debug")).or_else(ignore_missing)?;
+            sync_dir(&staging)?;
+            let patient_dir = target.parent().expect("patient folder");
+            std::fs::create_dir_all(patient_dir)?;
+            if let Some(patients) = patient_dir.parent() {
+                sync_dir(patients)?;
+            }
             // A leftover without analysis.json cannot exist (sets arrive by rename), but a
             // hand-made folder could: never merge into it.
             if target.exists() {
@@ -89,6 +99,9 @@ impl FolderStorage {
                 ));
             }
             std::fs::rename(&staging, &target)?;
+            // The rename lives in the patient folder's entries: flushed, it survives a
+            // power cut (else the set could vanish after "filed" was recorded).
+            sync_dir(patient_dir)?;
             Ok(())
         };
         let result = write();
@@ -132,10 +145,32 @@ impl PermanentStorage for FolderStorage {
             .map_err(|e| StorageError::Invalid(format!("storage task failed: {e}")))?
     }
 
-    async fn test_connection(&self) -> Result<(), StorageError> {
+    async fn test_connection(&self) -> Result<ConnectionReport, StorageError> {
         let me = self.clone();
         tokio::task::spawn_blocking(move || me.test_blocking())
             .await
-            .map_err(|e| StorageError::Invalid(format!("storage task failed: {e}")))?
+            .map_err(|e| StorageError::Invalid(format!("storage task failed: {e}")))??;
+        Ok(ConnectionReport::default())
+    }
+}
+
+/// Flushes a folder's entries to the disk (a no-op where folders cannot be opened: Windows).
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::fs::File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+fn ignore_missing(e: std::io::Error) -> std::io::Result<()> {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        Ok(())
+    } else {
+        Err(e)
     }
 }

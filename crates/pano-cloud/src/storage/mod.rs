@@ -81,9 +81,36 @@ pub trait PermanentStorage {
         temp: Option<&TempUpload>,
     ) -> impl std::future::Future<Output = Result<StoredLocation, StorageError>> + Send;
 
-    /// Checks the settings and keys against the real thing, with a specific error.
-    fn test_connection(&self)
-        -> impl std::future::Future<Output = Result<(), StorageError>> + Send;
+    /// Checks the settings and keys against the real thing, with a specific error; what
+    /// works but should be fixed comes back as warnings.
+    fn test_connection(
+        &self,
+    ) -> impl std::future::Future<Output = Result<ConnectionReport, StorageError>> + Send;
+}
+
+/// A successful "test connection", with what works but should still be fixed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnectionReport {
+    pub warnings: Vec<ConnectionWarning>,
+}
+
+/// Something to fix that does not stop storage from working.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionWarning {
+    /// Stable, for the UI and logs: [`ConnectionWarning::TEMP_NOT_EXPIRING`] or
+    /// [`ConnectionWarning::LIFECYCLE_UNCHECKED`].
+    pub code: &'static str,
+    /// For the clinic's staff, with what to do.
+    pub message: String,
+}
+
+impl ConnectionWarning {
+    /// No enabled lifecycle rule expires the temp prefix: uploads whose analysis never
+    /// finished stay in the bucket.
+    pub const TEMP_NOT_EXPIRING: &'static str = "storage_temp_not_expiring";
+    /// The bucket's lifecycle rules could not be read (not implemented by the server, or no
+    /// permission).
+    pub const LIFECYCLE_UNCHECKED: &'static str = "storage_lifecycle_unchecked";
 }
 
 /// The storage the settings chose.
@@ -104,7 +131,7 @@ impl PermanentStorage for AnyStorage {
         }
     }
 
-    async fn test_connection(&self) -> Result<(), StorageError> {
+    async fn test_connection(&self) -> Result<ConnectionReport, StorageError> {
         match self {
             AnyStorage::S3(s) => s.test_connection().await,
             AnyStorage::Folder(f) => f.test_connection().await,

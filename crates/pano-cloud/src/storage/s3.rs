@@ -12,19 +12,23 @@ use aws_sdk_s3::config::{
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, ExpirationStatus, LifecycleRule};
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
 use super::layout::{analysis_prefix, content_type};
-use super::{ApprovedAnalysis, OpaqueId, PermanentStorage, StorageError, StoredLocation};
+use super::{
+    ApprovedAnalysis, ConnectionReport, ConnectionWarning, OpaqueId, PermanentStorage,
+    StorageError, StoredLocation,
+};
 
 /// Where the bucket is and how it is laid out. No secrets: those are [`S3Credentials`].
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct S3Settings {
-    /// `https://fra1.digitaloceanspaces.com`, `http://127.0.0.1:9000`; `None` = AWS.
+    /// `https://fra1.digitaloceanspaces.com`, `http://127.0.0.1:9000`; `None` = AWS. Only
+    /// `https://`, or plain http to this computer (localhost, 127.0.0.0/8, ::1).
     pub endpoint: Option<String>,
     pub region: String,
     pub bucket: String,
@@ -87,6 +91,9 @@ pub struct S3Storage {
 const MAX_ATTEMPTS: u32 = 4;
 
 impl S3Storage {
+    /// Refuses an endpoint that is not `https://` (plain http only to this computer:
+    /// localhost, 127.0.0.0/8, ::1) with [`StorageError::InsecureEndpoint`]. The SDK's HTTP
+    /// client follows no redirects; one is [`StorageError::Redirected`].
     pub fn new(settings: S3Settings, credentials: &S3Credentials) -> Result<Self, StorageError> {
         Self::with_config(settings, credentials, |b| b)
     }
@@ -105,6 +112,10 @@ impl S3Storage {
             return Err(StorageError::Invalid(
                 "the multipart threshold must be at least 5 MiB".into(),
             ));
+        }
+        if let Some(endpoint) = &settings.endpoint {
+            crate::net::secure_or_loopback(endpoint)
+                .map_err(|e| StorageError::InsecureEndpoint { endpoint: e.shown })?;
         }
         let mut builder = aws_sdk_s3::config::Builder::new()
             .behavior_version(BehaviorVersion::latest())
@@ -186,6 +197,19 @@ impl S3Storage {
                         StorageError::PermissionDenied { operation }
                     }
                     "RequestTimeTooSkewed" => StorageError::ClockSkew,
+                    // AWS names the region it wants; others answer a bare 3xx.
+                    "PermanentRedirect" | "TemporaryRedirect" | "Redirect" => {
+                        StorageError::Redirected {
+                            operation,
+                            status: status.unwrap_or(301),
+                        }
+                    }
+                    _ if status.is_some_and(|s| (300..400).contains(&s)) => {
+                        StorageError::Redirected {
+                            operation,
+                            status: status.unwrap_or(301),
+                        }
+                    }
                     "NoSuchKey" | "NotFound" => StorageError::NotFound { key: String::new() },
                     _ => match status {
                         Some(404) => StorageError::NotFound { key: String::new() },
@@ -495,8 +519,10 @@ impl PermanentStorage for S3Storage {
     /// here, each with its own error), writes a small probe object (permission to write),
     /// reads it back through a presigned URL as a worker would, and deletes it. The SDK
     /// corrects its own requests for clock skew, but presigned URLs carry this computer's
-    /// time: the read-back is where a wrong clock shows.
-    async fn test_connection(&self) -> Result<(), StorageError> {
+    /// time: the read-back is where a wrong clock shows. Then checks that a lifecycle rule
+    /// expires the temp prefix: a warning, not a failure, when none does or when the rules
+    /// cannot be read.
+    async fn test_connection(&self) -> Result<ConnectionReport, StorageError> {
         self.client
             .list_objects_v2()
             .bucket(self.bucket())
@@ -526,14 +552,95 @@ impl PermanentStorage for S3Storage {
             .send()
             .await
             .map_err(|e| self.classify("delete", e))?;
-        read_back
+        read_back?;
+        let mut report = ConnectionReport::default();
+        report.warnings.extend(self.check_temp_expiry().await);
+        Ok(report)
     }
 }
 
 impl S3Storage {
+    /// `None` when an enabled lifecycle rule expires everything under the temp prefix;
+    /// otherwise a warning that says how to add one (or that the rules could not be read).
+    async fn check_temp_expiry(&self) -> Option<ConnectionWarning> {
+        let temp = &self.settings.temp_prefix;
+        let rules = match self
+            .client
+            .get_bucket_lifecycle_configuration()
+            .bucket(self.bucket())
+            .send()
+            .await
+        {
+            Ok(out) => out.rules().to_vec(),
+            Err(e) if e.code() == Some("NoSuchLifecycleConfiguration") => Vec::new(),
+            Err(e) => {
+                let status = e.raw_response().map(|r| r.status().as_u16());
+                let why = match (e.code(), status) {
+                    (Some("NotImplemented"), _) | (_, Some(501)) => {
+                        "this storage does not support lifecycle rules".to_string()
+                    }
+                    (Some("AccessDenied"), _) | (_, Some(403)) => {
+                        "the keys lack permission to read them (s3:GetLifecycleConfiguration)"
+                            .to_string()
+                    }
+                    (_, None) => "the storage did not answer".to_string(),
+                    (code, Some(status)) => format!(
+                        "the storage answered HTTP {status} {}",
+                        code.unwrap_or("").chars().take(60).collect::<String>()
+                    )
+                    .trim()
+                    .to_string(),
+                };
+                return Some(ConnectionWarning {
+                    code: ConnectionWarning::LIFECYCLE_UNCHECKED,
+                    message: format!(
+                        "could not check whether the bucket '{}' deletes uploads under \
+                         '{temp}' ({why}). Make sure something deletes them after a day: \
+                         uploads of analyses that never finished would otherwise stay in the \
+                         bucket.",
+                        self.bucket()
+                    ),
+                });
+            }
+        };
+        if rules.iter().any(|r| expires_prefix(r, temp)) {
+            return None;
+        }
+        let endpoint = self
+            .settings
+            .endpoint
+            .as_deref()
+            .map(|e| format!(" --endpoint-url {}", e.trim_end_matches('/')))
+            .unwrap_or_default();
+        let replaces = if rules.is_empty() {
+            ""
+        } else {
+            " This replaces the bucket's existing rules: add the rule to them instead."
+        };
+        Some(ConnectionWarning {
+            code: ConnectionWarning::TEMP_NOT_EXPIRING,
+            message: format!(
+                "no lifecycle rule of the bucket '{bucket}' deletes uploads under '{temp}': \
+                 images of analyses that never finished would stay in the bucket. Add a rule \
+                 that expires them after 1 day, e.g. with the AWS CLI: aws s3api \
+                 put-bucket-lifecycle-configuration --bucket {bucket} --region {region}\
+                 {endpoint} --lifecycle-configuration '{{\"Rules\": [{{\"ID\": \
+                 \"pano-expire-temp\", \"Status\": \"Enabled\", \"Filter\": {{\"Prefix\": \
+                 \"{temp}\"}}, \"Expiration\": {{\"Days\": 1}}, \
+                 \"AbortIncompleteMultipartUpload\": {{\"DaysAfterInitiation\": 1}}}}]}}'\
+                 {replaces}",
+                bucket = self.bucket(),
+                region = self.settings.region,
+            ),
+        })
+    }
+
     async fn check_presigned_read(&self, key: &str) -> Result<(), StorageError> {
         let url = self.presign_get(key, Duration::from_secs(60)).await?;
-        let response = reqwest::Client::new()
+        let response = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| StorageError::Invalid(format!("HTTP client: {e}")))?
             .get(&url)
             .timeout(Duration::from_secs(15))
             .send()
@@ -576,6 +683,12 @@ impl S3Storage {
                 return Err(StorageError::ClockSkew);
             }
         }
+        if (300..400).contains(&status) {
+            return Err(StorageError::Redirected {
+                operation: "presigned read",
+                status,
+            });
+        }
         if status != 200 {
             return Err(StorageError::Server {
                 operation: "presigned read",
@@ -592,6 +705,33 @@ impl S3Storage {
         }
         Ok(())
     }
+}
+
+/// Whether `rule` deletes every object under `prefix`: enabled, with an expiration, and a
+/// filter (or the old rule-level prefix) that `prefix` falls under without tag conditions
+/// (tags would leave untagged uploads out).
+fn expires_prefix(rule: &LifecycleRule, prefix: &str) -> bool {
+    let expires = rule
+        .expiration()
+        .is_some_and(|e| e.days().is_some_and(|d| d > 0) || e.date().is_some());
+    if *rule.status() != ExpirationStatus::Enabled || !expires {
+        return false;
+    }
+    let rule_prefix = match rule.filter() {
+        Some(filter) => {
+            if filter.tag().is_some() {
+                return false;
+            }
+            match filter.and() {
+                Some(and) if !and.tags().is_empty() => return false,
+                Some(and) => and.prefix().unwrap_or(""),
+                None => filter.prefix().unwrap_or(""),
+            }
+        }
+        #[allow(deprecated)]
+        None => rule.prefix().unwrap_or(""),
+    };
+    prefix.starts_with(rule_prefix)
 }
 
 /// `copy_source` is the URL-encoded `bucket/key`.
