@@ -3,6 +3,16 @@
 //! Written by hand rather than with a CSV crate: the format is four columns of which only
 //! `file_name` is free text, and the exact bytes matter (the local engine and the cloud
 //! worker must produce identical files).
+//!
+//! Formula injection (OWASP "CSV Injection"): a spreadsheet opening the CSV treats a cell that
+//! starts with `=`, `+`, `-`, `@`, tab or carriage return as a formula, and `file_name` comes
+//! from a file name anyone can choose (`=HYPERLINK(...)`). The writer prefixes such a name
+//! with a single quote `'`, which spreadsheets show as text and hide. So that every name reads
+//! back unchanged, a name that itself starts with `'` gets the prefix as well; the reader
+//! removes one leading `'` exactly when it is followed by one of those characters or by
+//! another `'` (a name such as `'abc` from another writer is kept as it is). Only `file_name`
+//! is free text: `fdi`, `finding` and `score` are written by us from validated values and
+//! never start with these characters.
 
 use crate::{Assessment, CoreError, Fdi, FindingKind, ToothFinding};
 
@@ -11,7 +21,7 @@ pub const CSV_HEADER: &str = "file_name,fdi,finding,score";
 /// Writes an assessment as the reference's CSV, `\n` line ends, scores in the shortest form
 /// that reads back to the same `f32`.
 pub fn write_csv(assessment: &Assessment) -> String {
-    let name = quote_field(&assessment.name);
+    let name = quote_field(&defuse_formula(&assessment.name));
     let mut out = String::with_capacity(40 * 257);
     out.push_str(CSV_HEADER);
     out.push('\n');
@@ -46,6 +56,7 @@ pub fn parse_csv(text: &str) -> Result<Assessment, CoreError> {
             reason,
         };
         let (file_name, rest) = split_name(line).ok_or_else(|| bad("unbalanced quotes".into()))?;
+        let file_name = restore_formula(file_name);
         let cols: Vec<&str> = rest.split(',').collect();
         if cols.len() != 3 {
             return Err(bad(format!("expected 4 columns, got {}", cols.len() + 1)));
@@ -70,6 +81,34 @@ pub fn parse_csv(text: &str) -> Result<Assessment, CoreError> {
         });
     }
     Assessment::from_findings(name.unwrap_or_default(), findings)
+}
+
+/// First characters that make a spreadsheet read a cell as a formula.
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+/// The prefix that makes such a cell text.
+const TEXT_PREFIX: char = '\'';
+
+/// `name` as a cell no spreadsheet runs: `'` before a formula-like start, and before a
+/// leading `'` (so that the reader can tell the prefix from the name).
+fn defuse_formula(name: &str) -> std::borrow::Cow<'_, str> {
+    match name.chars().next() {
+        Some(c) if FORMULA_STARTS.contains(&c) || c == TEXT_PREFIX => {
+            format!("{TEXT_PREFIX}{name}").into()
+        }
+        _ => name.into(),
+    }
+}
+
+/// The inverse of [`defuse_formula`]: drops one leading `'` when a formula-like character or
+/// another `'` follows it.
+fn restore_formula(cell: String) -> String {
+    let mut chars = cell.chars();
+    match (chars.next(), chars.next()) {
+        (Some(TEXT_PREFIX), Some(c)) if FORMULA_STARTS.contains(&c) || c == TEXT_PREFIX => {
+            cell[TEXT_PREFIX.len_utf8()..].to_string()
+        }
+        _ => cell,
+    }
 }
 
 fn quote_field(s: &str) -> String {
@@ -173,18 +212,64 @@ mod tests {
         assert_eq!(parse_csv(&short), Err(CoreError::WrongEntryCount(99)));
     }
 
+    #[test]
+    fn formula_like_names_are_written_as_text_and_read_back() {
+        for (name, cell) in [
+            (
+                "=HYPERLINK(\"http://x\",\"pan\")",
+                "\"'=HYPERLINK(\"\"http://x\"\",\"\"pan\"\")\"",
+            ),
+            ("+1", "'+1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tcmd", "'\tcmd"),
+            ("\rcmd", "\"'\rcmd\""),
+            ("'=already", "''=already"),
+            ("'plain", "''plain"),
+            ("pan=1", "pan=1"),
+            ("", ""),
+        ] {
+            let a = assessment(name);
+            let csv = write_csv(&a);
+            let first_row = csv.lines().nth(1).unwrap();
+            assert_eq!(first_row, format!("{cell},11,MISSING,1"), "name {name:?}");
+            assert_eq!(parse_csv(&csv).unwrap(), a, "name {name:?}");
+        }
+        // Scores and the other columns are not text cells: unchanged.
+        assert!(write_csv(&assessment("-x"))
+            .lines()
+            .nth(2)
+            .unwrap()
+            .ends_with(",12,MISSING,0.5"));
+    }
+
+    #[test]
+    fn the_reader_drops_only_the_prefix_the_writer_adds() {
+        let body = write_csv(&assessment("NAME"));
+        let read = |name: &str| parse_csv(&body.replace("NAME", name)).unwrap().name;
+        assert_eq!(read("'=x"), "=x");
+        assert_eq!(read("'-1"), "-1");
+        assert_eq!(read("''x"), "'x");
+        // A quote before anything else is part of the name (another writer's file).
+        assert_eq!(read("'abc"), "'abc");
+        assert_eq!(read("'"), "'");
+        assert_eq!(read("=x"), "=x");
+    }
+
+    // The parser's property tests (fuzzing): tests/fuzz_core.rs.
     proptest::proptest! {
         #[test]
-        fn parser_never_panics(text in ".{0,400}") {
-            let _ = parse_csv(&text);
-        }
-
-        #[test]
-        fn parser_never_panics_on_near_valid_files(cut in 0usize..9000, junk in "[,\"\\n0-9A-Z.]{0,20}") {
-            let mut text = write_csv(&assessment("n"));
-            let cut = cut.min(text.len());
-            text.insert_str(cut, &junk);
-            let _ = parse_csv(&text);
+        fn every_name_round_trips_and_no_cell_starts_a_formula(
+            start in proptest::sample::select(vec!["", "=", "+", "-", "@", "\t", "\r", "'", "''", "'=", "\""]),
+            rest in "[^\n]{0,12}",
+        ) {
+            let name = format!("{start}{rest}");
+            let a = assessment(&name);
+            let csv = write_csv(&a);
+            let cell = csv.lines().nth(1).unwrap();
+            let cell = cell.strip_prefix('"').unwrap_or(cell);
+            proptest::prop_assert!(!cell.starts_with(FORMULA_STARTS), "{:?}", cell);
+            proptest::prop_assert_eq!(parse_csv(&csv).unwrap(), a);
         }
     }
 }

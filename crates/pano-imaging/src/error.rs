@@ -8,6 +8,8 @@ pub enum ImportError {
         path: String,
         source: std::io::Error,
     },
+    #[error("'{path}' is not a regular file ({kind}); choose an image file")]
+    NotRegularFile { path: String, kind: &'static str },
     #[error("the file is empty")]
     Empty,
     #[error("the file is larger than {limit_mb} MB")]
@@ -40,6 +42,19 @@ pub enum ImportError {
         format: &'static str,
         detail: String,
     },
+    /// A DICOM element, item or pixel-data fragment declares more bytes than the file (or the
+    /// item that holds it) has left: found by walking the headers before dicom-rs reads a value.
+    #[error("this DICOM file is damaged: {what} ({group:04X},{element:04X}) claims {claimed} bytes but only {remaining} remain")]
+    DicomLengthOverrun {
+        /// "element", "item" or "pixel data fragment".
+        what: &'static str,
+        group: u16,
+        element: u16,
+        claimed: u64,
+        remaining: u64,
+    },
+    #[error("multi-frame DICOM is not supported (this file holds {frames} frames); export a single panoramic image")]
+    DicomMultiFrame { frames: u32 },
 }
 
 impl ImportError {
@@ -47,6 +62,7 @@ impl ImportError {
     pub fn code(&self) -> &'static str {
         match self {
             ImportError::Read { .. } => "file_unreadable",
+            ImportError::NotRegularFile { .. } => "file_not_regular",
             ImportError::Empty => "image_empty",
             ImportError::FileTooLarge { .. } => "image_file_too_large",
             ImportError::UnsupportedFormat => "image_unsupported_format",
@@ -54,6 +70,8 @@ impl ImportError {
             ImportError::TooSmall { .. } => "image_too_small",
             ImportError::Corrupt { .. } => "image_corrupt",
             ImportError::UnsupportedVariant { .. } => "image_unsupported_variant",
+            ImportError::DicomLengthOverrun { .. } => "image_dicom_damaged",
+            ImportError::DicomMultiFrame { .. } => "image_dicom_multiframe",
         }
     }
 }

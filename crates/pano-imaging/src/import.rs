@@ -58,20 +58,113 @@ impl ImportedImage {
     }
 }
 
-/// Reads and imports a file; the size limit is checked before reading it.
+/// Reads and imports a file (through [`read_radiograph_file`]).
 pub fn import_file(path: &Path, limits: &ImportLimits) -> Result<ImportedImage, ImportError> {
+    let bytes = read_radiograph_file(path, limits)?;
+    import_bytes(&bytes, limits)
+}
+
+/// Reads the bytes of a file named as a radiograph: only a regular file (a device such as
+/// `/dev/zero`, a FIFO, a socket or a directory is [`ImportError::NotRegularFile`]), and never
+/// more than `limits.max_file_bytes` (a larger file, or one that grows while it is read, is
+/// [`ImportError::FileTooLarge`] after reading at most one byte more than the limit).
+///
+/// The type is checked on the opened file (`fstat`), so a path swapped after the check cannot
+/// slip a device in; on Unix the file is opened with `O_NONBLOCK` (and `O_NOCTTY`), so opening
+/// a FIFO returns at once instead of waiting for a writer. The path's type is also looked at
+/// before opening, so that a device is not even opened.
+pub fn read_radiograph_file(path: &Path, limits: &ImportLimits) -> Result<Vec<u8>, ImportError> {
+    let display = || path.display().to_string();
     let read_err = |source| ImportError::Read {
-        path: path.display().to_string(),
+        path: display(),
         source,
     };
-    let len = std::fs::metadata(path).map_err(read_err)?.len();
-    if len > limits.max_file_bytes {
-        return Err(ImportError::FileTooLarge {
-            limit_mb: limits.max_file_bytes >> 20,
-        });
+    let not_regular = |file_type: &std::fs::FileType| ImportError::NotRegularFile {
+        path: display(),
+        kind: file_kind(file_type),
+    };
+    // Early, friendlier refusal (and no open of a device at all); the check that counts is
+    // the one on the opened file below.
+    if let Ok(meta) = std::fs::metadata(path) {
+        if !meta.is_file() {
+            return Err(not_regular(&meta.file_type()));
+        }
     }
-    let bytes = std::fs::read(path).map_err(read_err)?;
-    import_bytes(&bytes, limits)
+    let file = open_regular(path).map_err(|e| match e {
+        OpenError::Io(source) => read_err(source),
+        OpenError::NotRegular(file_type) => not_regular(&file_type),
+    })?;
+    read_bounded(file, limits.max_file_bytes).map_err(|e| match e {
+        ReadError::Io(source) => read_err(source),
+        ReadError::TooLarge => ImportError::FileTooLarge {
+            limit_mb: limits.max_file_bytes >> 20,
+        },
+    })
+}
+
+pub(crate) enum OpenError {
+    Io(std::io::Error),
+    NotRegular(std::fs::FileType),
+}
+
+/// Opens `path` for reading without blocking on a FIFO and checks the opened file's type.
+pub(crate) fn open_regular(path: &Path) -> Result<std::fs::File, OpenError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let file = options.open(path).map_err(OpenError::Io)?;
+    let file_type = file.metadata().map_err(OpenError::Io)?.file_type();
+    if !file_type.is_file() {
+        return Err(OpenError::NotRegular(file_type));
+    }
+    Ok(file)
+}
+
+pub(crate) enum ReadError {
+    Io(std::io::Error),
+    TooLarge,
+}
+
+/// Reads at most `max + 1` bytes; more than `max` is `TooLarge`.
+pub(crate) fn read_bounded(file: std::fs::File, max: u64) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read;
+    let announced = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if announced > max {
+        return Err(ReadError::TooLarge);
+    }
+    let mut bytes = Vec::with_capacity(announced as usize);
+    file.take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
+    if bytes.len() as u64 > max {
+        return Err(ReadError::TooLarge);
+    }
+    Ok(bytes)
+}
+
+/// What a non-regular file is, in words.
+fn file_kind(file_type: &std::fs::FileType) -> &'static str {
+    if file_type.is_dir() {
+        return "a folder";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a named pipe";
+        }
+        if file_type.is_char_device() || file_type.is_block_device() {
+            return "a device";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+    }
+    "not a file"
 }
 
 /// Imports an image held in memory. The format is sniffed from the content, never taken
@@ -161,16 +254,17 @@ fn decode_raster(
     })
 }
 
-/// Keeps libjpeg's error reports (raised as panics inside the mozjpeg crate and turned into
-/// `ImportError::Corrupt` here) out of the terminal; every other panic is reported as before.
-/// Binaries call this once at start.
+/// Keeps libjpeg's error reports (raised as panics inside the mozjpeg crate) and dicom-rs's
+/// panics (all its calls here are wrapped), both turned into `ImportError::Corrupt` here, out
+/// of the terminal; every other panic is reported as before. Binaries call this once at start.
 pub fn quiet_decoder_panics() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let from_libjpeg = info
-            .location()
-            .is_some_and(|l| l.file().contains("mozjpeg"));
-        if !from_libjpeg {
+        let from_decoder = info.location().is_some_and(|l| {
+            let file = l.file();
+            file.contains("mozjpeg") || file.contains("/dicom-") || file.contains("\\dicom-")
+        });
+        if !from_decoder {
             previous(info);
         }
     }));
@@ -264,5 +358,41 @@ fn classify(format: SourceFormat, e: image::ImageError) -> ImportError {
             format: format.name(),
             detail: other.to_string(),
         },
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    /// The check that counts is made on the opened file: opening a FIFO (which a plain open
+    /// would wait on for a writer) returns at once and is refused by its type, and so is a
+    /// device and a folder, even when nothing looked at the path first.
+    #[test]
+    fn open_regular_refuses_what_it_opened_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let name = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let kind = match open_regular(&fifo) {
+                Err(OpenError::NotRegular(t)) => Some(file_kind(&t)),
+                _ => None,
+            };
+            tx.send(kind).unwrap();
+        });
+        let kind = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("opening a FIFO blocked");
+        assert_eq!(kind, Some("a named pipe"));
+
+        for (path, expected) in [("/dev/zero", "a device"), ("/", "a folder")] {
+            match open_regular(Path::new(path)) {
+                Err(OpenError::NotRegular(t)) => assert_eq!(file_kind(&t), expected),
+                Err(OpenError::Io(e)) => panic!("{path}: {e}"),
+                Ok(_) => panic!("{path} opened as a regular file"),
+            }
+        }
     }
 }

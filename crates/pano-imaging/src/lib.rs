@@ -4,11 +4,15 @@
 //! pixel is decoded, so a decompression bomb costs a few bytes of reading, not gigabytes.
 
 mod dicom;
+mod dicom_walk;
 mod error;
 mod import;
 mod limits;
 
 pub use error::ImportError;
 pub use image::RgbImage;
-pub use import::{import_bytes, import_file, quiet_decoder_panics, ImportedImage, SourceFormat};
+pub use import::{
+    import_bytes, import_file, quiet_decoder_panics, read_radiograph_file, ImportedImage,
+    SourceFormat,
+};
 pub use limits::ImportLimits;

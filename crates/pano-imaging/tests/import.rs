@@ -175,23 +175,7 @@ fn progressive_and_cmyk_jpegs_decode() {
     assert!(r.abs_diff(g) < 12 && g.abs_diff(b) < 12, "{r},{g},{b}");
 }
 
-proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
-    #[test]
-    fn importer_never_panics_on_damaged_files(cut in 0usize..4000, flips in proptest::collection::vec((0usize..4000, 0u8..=255), 0..8)) {
-        let base = fixture("progressive.jpg");
-        let mut bytes = base[..cut.min(base.len())].to_vec();
-        for (at, value) in flips {
-            if let Some(b) = bytes.get_mut(at) { *b = value; }
-        }
-        let _ = import_bytes(&bytes, &ImportLimits::default());
-    }
-
-    #[test]
-    fn importer_never_panics_on_arbitrary_bytes(bytes in proptest::collection::vec(0u8..=255, 0..512)) {
-        let _ = import_bytes(&bytes, &ImportLimits::default());
-    }
-}
+// Property tests (fuzzing) of the importer: tests/fuzz_import.rs.
 
 mod dicom {
     use super::*;
@@ -258,9 +242,14 @@ mod dicom {
     #[test]
     fn damaged_dicom_is_a_specific_error() {
         let bytes = fixture("mono2-16bit-window.dcm");
+        // Cut in half: the Pixel Data element claims more than is left.
         match import_bytes(&bytes[..bytes.len() / 2], &ImportLimits::default()) {
-            Err(ImportError::Corrupt {
-                format: "DICOM", ..
+            Err(ImportError::DicomLengthOverrun {
+                what: "element",
+                group: 0x7FE0,
+                element: 0x0010,
+                claimed: 360_000,
+                ..
             }) => {}
             other => panic!("{}", outcome(&other)),
         }
@@ -273,18 +262,5 @@ mod dicom {
                 ..
             })
         ));
-    }
-
-    proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
-        #[test]
-        fn dicom_import_never_panics(cut in 132usize..4000, flips in proptest::collection::vec((132usize..4000, 0u8..=255), 0..6)) {
-            let base = fixture("jpeg-baseline.dcm");
-            let mut bytes = base[..cut.min(base.len())].to_vec();
-            for (at, value) in flips {
-                if let Some(b) = bytes.get_mut(at) { *b = value; }
-            }
-            let _ = import_bytes(&bytes, &ImportLimits::default());
-        }
     }
 }

@@ -229,23 +229,17 @@ impl AnalysisService {
         let backend = backend.unwrap_or(self.inner.settings.backend);
         let limits = ImportLimits::default();
         let shown = path.display().to_string();
-        let size = std::fs::metadata(path)
-            .map_err(|e| ServiceError::Read {
+        // Regular files only, never more than the limit (`/dev/zero`, a FIFO or a file that
+        // grows while it is read are refused, not read).
+        let bytes = pano_imaging::read_radiograph_file(path, &limits).map_err(|e| match e {
+            pano_imaging::ImportError::Read { source, .. } => ServiceError::Read {
                 path: shown.clone(),
-                source: e,
-            })?
-            .len();
-        if size > limits.max_file_bytes {
-            return Err(ServiceError::Import {
-                path: shown,
-                source: pano_imaging::ImportError::FileTooLarge {
-                    limit_mb: limits.max_file_bytes >> 20,
-                },
-            });
-        }
-        let bytes = std::fs::read(path).map_err(|e| ServiceError::Read {
-            path: shown.clone(),
-            source: e,
+                source,
+            },
+            other => ServiceError::Import {
+                path: shown.clone(),
+                source: other,
+            },
         })?;
         let sha = BlobDir::sha256(&bytes);
         let planned = self.inner.plan_backend(backend)?;

@@ -401,3 +401,28 @@ async fn two_data_folders_sharing_one_database_share_its_queue_lock() {
     running.await.unwrap().unwrap();
     assert_eq!(busy.unwrap_err().code(), "queue_busy");
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_fifos_and_folders_are_refused_without_being_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = service(dir.path(), None);
+    let fifo = dir.path().join("radiograph.png");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for path in [Path::new("/dev/zero"), fifo.as_path(), dir.path()] {
+        // A read of /dev/zero would never end and one of a FIFO would wait for a writer:
+        // the refusal must come at once.
+        let started = Instant::now();
+        let err = service.enqueue(path, None).unwrap_err();
+        assert_eq!(err.code(), "file_not_regular", "{}: {err}", path.display());
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+    assert!(service
+        .history(&HistoryFilter::default())
+        .unwrap()
+        .is_empty());
+}
