@@ -294,29 +294,45 @@ fn cloud_jobs_wait_while_the_keychain_is_locked_and_run_once_it_opens() {
     let runpod = LocalRunpod::start();
     let dir = tempfile::tempdir().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let locked = AnalysisService::open(
-        settings(dir.path(), &s3, &runpod.base_url(), BackendChoice::Cloud),
-        Secrets {
+    // The app opens the service with the keys it could read: none while locked.
+    let open = |secrets: Secrets| {
+        AnalysisService::open(
+            settings(dir.path(), &s3, &runpod.base_url(), BackendChoice::Cloud),
+            secrets,
+        )
+        .unwrap()
+    };
+    let locked = || {
+        open(Secrets {
             keys_unavailable: Some("the keychain is locked".into()),
             ..Secrets::default()
-        },
-    )
-    .unwrap();
+        })
+    };
+    let run_until_idle = |service: &AnalysisService| {
+        rt.block_on(async {
+            tokio::time::timeout(Duration::from_secs(120), service.run(RunMode::UntilIdle))
+                .await
+                .unwrap()
+                .unwrap()
+        })
+    };
+
+    let service = locked();
     let image = distinct_radiographs(dir.path(), 1).remove(0);
-    let id = locked
+    let id = service
         .enqueue(&image, None)
         .expect("queued although the keys cannot be read yet")
         .analysis
         .id;
-    let mut events = locked.subscribe();
+    let mut events = service.subscribe();
     rt.block_on(async {
-        tokio::time::timeout(Duration::from_secs(2), locked.run(RunMode::Forever))
+        tokio::time::timeout(Duration::from_secs(2), service.run(RunMode::Forever))
             .await
             .expect_err("it waits")
     });
-    let row = locked.analysis(&id).unwrap();
+    let row = service.analysis(&id).unwrap();
     assert_eq!(row.status, AnalysisStatus::Queued, "not failed: {row:?}");
-    let job = &locked.queue().unwrap()[0];
+    let job = &service.queue().unwrap()[0];
     assert_eq!(job.state.as_str(), "waiting_runpod");
     assert!(job
         .last_error
@@ -332,37 +348,21 @@ fn cloud_jobs_wait_while_the_keychain_is_locked_and_run_once_it_opens() {
             .any(|s| s.contains("waiting for the cloud keys")),
         "{said:?}"
     );
-    drop(locked);
+    drop(service);
 
     // The keychain opened: the app reopens the service with the keys.
-    let open = AnalysisService::open(
-        settings(dir.path(), &s3, &runpod.base_url(), BackendChoice::Cloud),
-        secrets(),
-    )
-    .unwrap();
-    rt.block_on(async {
-        tokio::time::timeout(Duration::from_secs(120), open.run(RunMode::UntilIdle))
-            .await
-            .unwrap()
-            .unwrap()
-    });
+    let service = open(secrets());
+    run_until_idle(&service);
     assert_eq!(
-        open.analysis(&id).unwrap().status,
+        service.analysis(&id).unwrap().status,
         AnalysisStatus::Completed
     );
-    drop(open);
+    drop(service);
 
     // Locked again while a clinician approves: the approval is recorded, the filing waits.
-    let locked = AnalysisService::open(
-        settings(dir.path(), &s3, &runpod.base_url(), BackendChoice::Cloud),
-        Secrets {
-            keys_unavailable: Some("the keychain is locked".into()),
-            ..Secrets::default()
-        },
-    )
-    .unwrap();
+    let service = locked();
     let outcome = rt
-        .block_on(locked.approve(
+        .block_on(service.approve(
             &id,
             PatientChoice::New {
                 display_name: "Ada".into(),
@@ -380,19 +380,10 @@ fn cloud_jobs_wait_while_the_keychain_is_locked_and_run_once_it_opens() {
         "says why it waits"
     );
     assert!(s3.keys("patients/").is_empty());
-    drop(locked);
-    let open = AnalysisService::open(
-        settings(dir.path(), &s3, &runpod.base_url(), BackendChoice::Cloud),
-        secrets(),
-    )
-    .unwrap();
-    rt.block_on(async {
-        tokio::time::timeout(Duration::from_secs(120), open.run(RunMode::UntilIdle))
-            .await
-            .unwrap()
-            .unwrap()
-    });
-    assert!(open.analysis(&id).unwrap().archived_location.is_some());
+    drop(service);
+    let service = open(secrets());
+    run_until_idle(&service);
+    assert!(service.analysis(&id).unwrap().archived_location.is_some());
     assert_eq!(s3.keys("patients/").len(), 5);
 }
 

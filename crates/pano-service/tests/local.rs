@@ -367,6 +367,12 @@ async fn a_second_process_cannot_run_the_queue_at_the_same_time() {
     let first = service(dir.path(), None);
     let second = service(dir.path(), None);
     first.enqueue(&small_image(dir.path()), None).unwrap();
+    assert_busy_while_the_other_runs(&first, &second).await;
+    second.run(RunMode::UntilIdle).await.unwrap();
+}
+
+/// While `first` runs its queue, `second` is told the queue is busy.
+async fn assert_busy_while_the_other_runs(first: &AnalysisService, second: &AnalysisService) {
     let running = tokio::spawn({
         let first = first.clone();
         async move { first.run(RunMode::UntilIdle).await }
@@ -375,7 +381,6 @@ async fn a_second_process_cannot_run_the_queue_at_the_same_time() {
     let busy = second.run(RunMode::UntilIdle).await;
     running.await.unwrap().unwrap();
     assert_eq!(busy.unwrap_err().code(), "queue_busy");
-    second.run(RunMode::UntilIdle).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -392,14 +397,7 @@ async fn two_data_folders_sharing_one_database_share_its_queue_lock() {
     let first = open("a");
     let second = open("b");
     first.enqueue(&small_image(dir.path()), None).unwrap();
-    let running = tokio::spawn({
-        let first = first.clone();
-        async move { first.run(RunMode::UntilIdle).await }
-    });
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let busy = second.run(RunMode::UntilIdle).await;
-    running.await.unwrap().unwrap();
-    assert_eq!(busy.unwrap_err().code(), "queue_busy");
+    assert_busy_while_the_other_runs(&first, &second).await;
 }
 
 #[cfg(unix)]
