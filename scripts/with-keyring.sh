@@ -3,7 +3,7 @@
 # Secret Service), in a throwaway HOME so that the user's own keyrings are never touched.
 # Used by scripts/test.sh for the keychain tests; falls back to running the command as is
 # when dbus-run-session or gnome-keyring-daemon is missing (the tests then check the
-# "no keychain" message).
+# "no keychain" message; the keychain tests themselves start a private session when none runs).
 set -euo pipefail
 if ! command -v dbus-run-session >/dev/null || ! command -v gnome-keyring-daemon >/dev/null; then
   exec "$@"

@@ -1,6 +1,7 @@
 //! The desktop shell. Commands translate between IPC and `pano-service` / `pano-keychain`;
 //! they hold no rules of their own.
 
+mod background;
 mod commands;
 mod error;
 mod state;
@@ -11,7 +12,10 @@ use std::path::PathBuf;
 use tauri::{Emitter, Manager};
 
 pub use error::CommandError;
-pub use state::{AppState, PROGRESS_EVENT};
+pub use state::{
+    AppState, QueueProblem, KEYS_READY_EVENT, PROGRESS_EVENT, QUEUE_PROBLEM_EVENT,
+    QUEUE_RECOVERED_EVENT,
+};
 
 /// Told to the UI when a second launch handed over files.
 pub const FILES_OPENED_EVENT: &str = "files-opened";

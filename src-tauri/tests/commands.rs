@@ -1,6 +1,7 @@
 //! The IPC commands through Tauri's mock runtime: what the web UI really receives, over the
-//! real service (SQLite, the test models, a folder archive) and the real keychain when one
-//! runs (scripts/test.sh starts a private gnome-keyring).
+//! real service (SQLite, the test models, a folder archive) and a real keychain: every test
+//! first makes sure of a private Secret Service (`pano_keychain::test_session`: its own
+//! D-Bus session with an unlocked gnome-keyring), and fails when it cannot have one.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -8,7 +9,7 @@ use std::time::{Duration, Instant};
 use pano_desktop::{setup, AppState};
 use pano_keychain::Keychain;
 use serde_json::{json, Value};
-use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::ipc::{CallbackFn, InvokeBody, InvokeResponse};
 use tauri::test::{
     get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY,
 };
@@ -27,8 +28,30 @@ struct TestApp {
     answers: std::cell::RefCell<Vec<String>>,
 }
 
+fn request(cmd: &str, args: Value) -> InvokeRequest {
+    InvokeRequest {
+        cmd: cmd.into(),
+        callback: CallbackFn(0),
+        error: CallbackFn(1),
+        // On Linux the IPC origin is tauri://localhost; http://tauri.localhost counts as remote.
+        url: "tauri://localhost".parse().unwrap(),
+        body: InvokeBody::Json(args),
+        headers: Default::default(),
+        invoke_key: INVOKE_KEY.to_string(),
+    }
+}
+
 impl TestApp {
     fn start(settings: &str) -> Self {
+        Self::start_with(settings, |state| state)
+    }
+
+    fn start_with(settings: &str, adjust: impl FnOnce(AppState) -> AppState) -> Self {
+        // Before anything else: it sets the process's D-Bus address. (The child process of
+        // the late-keychain test has its own address, where no bus runs yet.)
+        if std::env::var_os(LATE_KEYCHAIN_CHILD).is_none() {
+            pano_keychain::test_session::ensure();
+        }
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         let settings = settings
@@ -43,7 +66,7 @@ impl TestApp {
             std::process::id(),
             std::thread::current().id()
         ));
-        let mut app = setup(mock_builder(), AppState::open(path, keychain))
+        let mut app = setup(mock_builder(), adjust(AppState::open(path, keychain)))
             .build(mock_context(noop_assets()))
             .expect("mock app");
         // The first turn of the event loop runs the setup hook (it starts the queue runner).
@@ -62,17 +85,7 @@ impl TestApp {
     }
 
     fn call(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        let request = InvokeRequest {
-            cmd: cmd.into(),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            // On Linux the IPC origin is tauri://localhost; http://tauri.localhost counts as remote.
-            url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        };
-        let answer = get_ipc_response(&self.webview, request)
+        let answer = get_ipc_response(&self.webview, request(cmd, args))
             .map(|b| b.deserialize::<Value>().expect("json body"));
         self.answers.borrow_mut().push(format!("{answer:?}"));
         answer
@@ -95,6 +108,10 @@ impl TestApp {
         }
     }
 }
+
+/// Set in the child process of [`a_keychain_that_comes_later_is_read_and_the_service_reopened`]
+/// to the socket where its D-Bus session will appear.
+const LATE_KEYCHAIN_CHILD: &str = "PANO_TEST_LATE_KEYCHAIN_SOCKET";
 
 const LOCAL: &str = "backend = \"local\"\ndata_dir = \"{data}\"\nmodels_dir = \"{models}\"\n[archive]\nkind = \"folder\"\npath = \"{archive}\"\n";
 
@@ -200,16 +217,11 @@ fn keys_go_to_the_keychain_and_never_come_back_or_land_anywhere() {
     const RUNPOD_KEY: &str = "rp-NEVER-SHOW-0123456789";
     const S3_SECRET: &str = "s3-NEVER-SHOW-abcdefghij";
     let app = TestApp::start(LOCAL);
-    let set = app.call(
+    app.call(
         "set_secret",
         json!({ "name": "runpod_api_key", "value": RUNPOD_KEY }),
-    );
-    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
-        // No Secret Service here: a clear, coded refusal.
-        assert_eq!(set.unwrap_err()["code"], "keychain_unavailable");
-        return;
-    }
-    set.unwrap();
+    )
+    .unwrap();
     app.call(
         "set_secret",
         json!({ "name": "s3_access_key_id", "value": "AKIA-PANO-TEST" }),
@@ -284,4 +296,267 @@ fn keys_go_to_the_keychain_and_never_come_back_or_land_anywhere() {
         .unwrap()
         .iter()
         .all(|s| s["is_set"] == false));
+}
+
+/// Makes a named pipe: opening it for reading blocks until a writer comes, so a command
+/// that reads it is stuck exactly as long as the test wants.
+#[cfg(unix)]
+fn fifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+/// A plain `fn` command runs on the thread that handles the IPC message: in the app that is
+/// the main thread, which draws the window (in the mock runtime, the test's thread). Here the
+/// settings file is a named pipe, so `get_settings` blocks until the test writes it: the IPC
+/// calls must come back at once, and with more such commands stuck than the async runtime
+/// has worker threads, that runtime must still run other tasks (the queue, the event
+/// forwarding), so the blocking work is on neither. (Other commands use the same `blocking`
+/// helper; `enqueue_files` can no longer be held up this way: the service refuses pipes.)
+#[cfg(unix)]
+#[test]
+fn commands_wait_for_files_off_the_main_thread_and_off_the_async_workers() {
+    use std::sync::mpsc;
+    let app = TestApp::start(LOCAL);
+    let stuck = 4 * std::thread::available_parallelism().map_or(4, |n| n.get()) + 8;
+    let settings = app.dir.path().join("settings.toml");
+    let text = std::fs::read(&settings).unwrap();
+    std::fs::remove_file(&settings).unwrap();
+    fifo(&settings);
+
+    // Writes the pipe for whoever reads it, from when told or after a minute (so that a
+    // build that blocks the calling thread fails instead of hanging). Left running: once
+    // nobody reads any more it waits for a reader forever.
+    let (go, go_rx) = mpsc::channel::<()>();
+    let pipe = settings.clone();
+    std::thread::spawn(move || {
+        let _ = go_rx.recv_timeout(Duration::from_secs(60));
+        loop {
+            let _ = std::fs::write(&pipe, &text);
+        }
+    });
+
+    let (answers, answers_rx) = mpsc::channel::<InvokeResponse>();
+    let started = Instant::now();
+    for _ in 0..stuck {
+        let answers = answers.clone();
+        app.webview.as_ref().clone().on_message(
+            request("get_settings", json!({})),
+            Box::new(move |_, _, response, _, _| {
+                let _ = answers.send(response);
+            }),
+        );
+    }
+    let handed_over = started.elapsed();
+    // A task on the app's async runtime still runs while all those commands wait.
+    let (ran, ran_rx) = mpsc::channel();
+    tauri::async_runtime::spawn(async move {
+        let _ = ran.send(());
+    });
+    let runtime_free = ran_rx.recv_timeout(Duration::from_secs(10)).is_ok();
+    let none_answered = answers_rx.try_recv().is_err();
+    go.send(()).ok();
+    assert!(
+        handed_over < Duration::from_secs(2),
+        "the IPC calls took {handed_over:?}: the commands blocked the calling (main) thread"
+    );
+    assert!(none_answered, "the commands were not stuck on the file");
+    assert!(
+        runtime_free,
+        "the async runtime ran nothing while {stuck} commands waited for a file: they block its workers"
+    );
+    // Once the file is written every command answers, at least one with settings (readers
+    // that woke together share the writes: some read a piece, or nothing, of one).
+    let mut settings_seen = false;
+    for _ in 0..stuck {
+        let response = answers_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("every command answers");
+        if let InvokeResponse::Ok(body) = response {
+            let value = body.deserialize::<Value>().unwrap();
+            settings_seen |= value.get("backend").is_some();
+        }
+    }
+    assert!(settings_seen);
+}
+
+#[test]
+fn save_csv_writes_only_where_the_save_dialog_says() {
+    let chosen = tempfile::tempdir().unwrap();
+    let target = chosen.path().join("chosen.csv");
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let (t, a) = (target.clone(), asked.clone());
+    let app = TestApp::start_with(LOCAL, move |state| {
+        state.with_save_dialog(move |suggested| {
+            a.lock().unwrap().push(suggested.to_string());
+            Some(t.clone())
+        })
+    });
+    let results = app
+        .call(
+            "enqueue_files",
+            json!({ "paths": [root().join("tests/data/pan-small-wide.png")] }),
+        )
+        .unwrap();
+    let id = results[0]["analysis"]["id"].as_str().unwrap().to_string();
+    app.wait_for_empty_queue();
+
+    // A path from the UI (the old argument) is not where anything is written.
+    let from_ui = app.dir.path().join("from-the-ui.csv");
+    let saved = app
+        .call(
+            "save_csv",
+            json!({ "id": id, "viewer": "Dr Bell", "path": from_ui }),
+        )
+        .unwrap();
+    assert_eq!(saved, json!(target));
+    assert_eq!(*asked.lock().unwrap(), ["pan-small-wide.csv"]);
+    assert!(!from_ui.exists(), "save_csv wrote where the UI said");
+    let csv = std::fs::read_to_string(&target).unwrap();
+    assert!(csv.starts_with("file_name,fdi,finding,score\npan-small-wide,"));
+}
+
+#[test]
+fn a_cancelled_save_dialog_writes_nothing() {
+    let app = TestApp::start_with(LOCAL, |state| state.with_save_dialog(|_| None));
+    let results = app
+        .call(
+            "enqueue_files",
+            json!({ "paths": [root().join("tests/data/pan-small-wide.png")] }),
+        )
+        .unwrap();
+    let id = results[0]["analysis"]["id"].as_str().unwrap().to_string();
+    app.wait_for_empty_queue();
+    let from_ui = app.dir.path().join("from-the-ui.csv");
+    let saved = app
+        .call(
+            "save_csv",
+            json!({ "id": id, "viewer": "Dr Bell", "path": from_ui }),
+        )
+        .unwrap();
+    assert_eq!(saved, Value::Null);
+    assert!(!from_ui.exists());
+}
+
+/// The UI may open files (the open dialog only returns paths) but not choose where the app
+/// writes: it is granted no save dialog and nothing else of the dialog plugin.
+#[test]
+fn the_ui_is_not_granted_the_save_dialog() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("capabilities/default.json"),
+    )
+    .unwrap();
+    let capability: Value = serde_json::from_str(&text).unwrap();
+    let dialog: Vec<&str> = capability["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().or_else(|| p["identifier"].as_str()).unwrap())
+        .filter(|p| p.starts_with("dialog:"))
+        .collect();
+    assert_eq!(dialog, ["dialog:allow-open"]);
+}
+
+/// A keychain that cannot be read at start (no Secret Service yet; the same path as a
+/// locked one) is read again in the background, and the service reopened with the keys
+/// once it answers: the keychain problem goes away without anyone saving anything. The
+/// environment is the process's, so this runs in a child of the test binary whose bus
+/// address points where no bus runs until the test starts one.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_keychain_that_comes_later_is_read_and_the_service_reopened() {
+    const NAME: &str = "a_keychain_that_comes_later_is_read_and_the_service_reopened";
+    if let Some(socket) = std::env::var_os(LATE_KEYCHAIN_CHILD) {
+        let app = TestApp::start(LOCAL);
+        let info = app.call("app_info", json!({})).unwrap();
+        assert_eq!(
+            info["keychain_problem"]["code"], "keychain_unavailable",
+            "{info}"
+        );
+        let _session = pano_keychain::test_session::PrivateSession::start_at(Path::new(&socket));
+        // The first retry is 10 s after start, then 20 s later.
+        let start = Instant::now();
+        loop {
+            let info = app.call("app_info", json!({})).unwrap();
+            if info["keychain_problem"].is_null() {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(45),
+                "the keychain was never read again: {info}"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        // The reopened service works (and keys can be stored now).
+        assert!(app.call("queue", json!({})).unwrap().is_array());
+        app.call(
+            "set_secret",
+            json!({ "name": "runpod_api_key", "value": "rp-late" }),
+        )
+        .unwrap();
+        let status = app.call("secret_status", json!({})).unwrap();
+        assert_eq!(status[0]["is_set"], true, "{status}");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("bus");
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([NAME, "--exact", "--test-threads=1", "--nocapture"])
+        .env(LATE_KEYCHAIN_CHILD, &socket)
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            format!("unix:path={}", socket.display()),
+        )
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_new_runpod_address_does_not_get_the_old_key() {
+    let app = TestApp::start(LOCAL);
+    let is_set = |name: &str| {
+        app.call("secret_status", json!({}))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap()["is_set"]
+            .as_bool()
+            .unwrap()
+    };
+    for (name, value) in [
+        ("runpod_api_key", "rp-key-for-runpod"),
+        ("s3_access_key_id", "AKIA-PANO-TEST"),
+    ] {
+        app.call("set_secret", json!({ "name": name, "value": value }))
+            .unwrap();
+    }
+    let mut settings = app.call("get_settings", json!({})).unwrap();
+    // Same origin, another path: the key stays.
+    settings["runpod"]["base_url"] = json!("https://api.runpod.ai/v2/");
+    let saved = app
+        .call("save_settings", json!({ "settings": settings.clone() }))
+        .unwrap();
+    assert_eq!(saved["runpod_key_cleared"], false);
+    assert!(is_set("runpod_api_key"));
+    // A look-alike host: the bearer key must not go there without being entered again.
+    settings["runpod"]["base_url"] = json!("https://api.runpod.ai.example.net/v2");
+    let saved = app
+        .call("save_settings", json!({ "settings": settings }))
+        .unwrap();
+    assert_eq!(saved["runpod_key_cleared"], true);
+    assert!(!is_set("runpod_api_key"));
+    assert!(is_set("s3_access_key_id"), "S3 keys are signed, never sent");
+    app.call("clear_secret", json!({ "name": "s3_access_key_id" }))
+        .unwrap();
 }

@@ -71,7 +71,7 @@
     },
     reject: ({ id }) => Object.assign(analyses.get(id), { status: "rejected" }),
     get_settings: () => structuredClone(settings),
-    save_settings: ({ settings: s }) => { Object.assign(settings, s); },
+    save_settings: ({ settings: s }) => { Object.assign(settings, s); return { runpod_key_cleared: false }; },
     secret_status: () => Object.entries(secrets).map(([name, is_set]) => ({ name, is_set })),
     set_secret: ({ name }) => { secrets[name] = true; },
     clear_secret: ({ name }) => { secrets[name] = false; },

@@ -90,6 +90,19 @@ export type PatientArg =
   | { kind: "existing"; id: string }
   | { kind: "new"; display_name: string; external_id: string | null };
 
+/** The queue runner stopped ("queue-problem" event); it starts again by itself. */
+export interface QueueProblem {
+  code: string;
+  message: string;
+  retry_in_s: number;
+}
+
+/** A "Test" button's answer: it works, plus what should still be fixed. */
+export interface ConnectionCheck {
+  summary: string;
+  warnings: AppError[];
+}
+
 export interface SecretStatus {
   name: "runpod_api_key" | "s3_access_key_id" | "s3_secret_access_key";
   is_set: boolean;
@@ -122,12 +135,17 @@ export const history = (filter: { patient_id?: string; since?: string; until?: s
   invoke("history", { filter });
 export const searchPatients = (query: string): Promise<Patient[]> => invoke("search_patients", { query });
 export const exportCsv = (id: string, viewer: string): Promise<string> => invoke("export_csv", { id, viewer });
-export const saveCsv = (id: string, viewer: string, path: string): Promise<void> => invoke("save_csv", { id, viewer, path });
+/** Opens the app's save dialog and writes the CSV where the user chose; the path written, or null if cancelled. */
+export const saveCsv = (id: string, viewer: string): Promise<string | null> => invoke("save_csv", { id, viewer });
 export const testModels = (): Promise<string> => invoke("test_models");
 export const getSettings = (): Promise<Settings> => invoke("get_settings");
-export const saveSettings = (settings: Settings): Promise<void> => invoke("save_settings", { settings });
-export const testArchive = (): Promise<void> => invoke("test_archive");
-export const testCloud = (): Promise<string> => invoke("test_cloud");
+/** `runpod_key_cleared`: the RunPod address changed, so its key was removed (enter it again). */
+export interface SettingsSaved {
+  runpod_key_cleared: boolean;
+}
+export const saveSettings = (settings: Settings): Promise<SettingsSaved> => invoke("save_settings", { settings });
+export const testArchive = (): Promise<ConnectionCheck> => invoke("test_archive");
+export const testCloud = (): Promise<ConnectionCheck> => invoke("test_cloud");
 export const secretStatus = (): Promise<SecretStatus[]> => invoke("secret_status");
 export const setSecret = (name: SecretStatus["name"], value: string): Promise<void> => invoke("set_secret", { name, value });
 export const clearSecret = (name: SecretStatus["name"]): Promise<void> => invoke("clear_secret", { name });

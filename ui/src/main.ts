@@ -1,9 +1,9 @@
 // Wires the DOM to the commands. Logic worth testing lives in findings.ts and queue.ts.
 import { listen } from "@tauri-apps/api/event";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
-import { open, save } from "@tauri-apps/plugin-dialog";
+import { open } from "@tauri-apps/plugin-dialog";
 import * as api from "./api";
-import { errorText, type AnalysisDetail, type JobRow, type Settings } from "./api";
+import { errorText, type AnalysisDetail, type JobRow, type QueueProblem, type Settings } from "./api";
 import {
   FINDING_COLOURS,
   FINDING_KINDS,
@@ -16,7 +16,7 @@ import {
   toothColours,
   type SortKey,
 } from "./findings";
-import { cancellable, describeJob, type JobEvent } from "./queue";
+import { cancellable, describeJob, describeQueueProblem, type JobEvent } from "./queue";
 import { startupNotices } from "./notices";
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -368,12 +368,24 @@ async function saveSettingsForm(): Promise<void> {
   const archive = next.archive as Record<string, unknown>;
   if (archive.kind !== "folder") delete archive.path;
   try {
+    // Settings first: a new RunPod address removes the old key, and a key typed in this
+    // same form is meant for the new address.
+    const saved = await api.saveSettings(next);
+    let typedRunpodKey = false;
     for (const name of ["runpod_api_key", "s3_access_key_id", "s3_secret_access_key"] as const) {
       const value = ($(`secret-${name}`) as HTMLInputElement).value;
-      if (value.trim()) await api.setSecret(name, value);
+      if (value.trim()) {
+        await api.setSecret(name, value);
+        if (name === "runpod_api_key") typedRunpodKey = true;
+      }
     }
-    await api.saveSettings(next);
-    setStatus("settings-status", "Saved.");
+    setStatus(
+      "settings-status",
+      saved.runpod_key_cleared && !typedRunpodKey
+        ? "Saved. The RunPod address changed: enter the RunPod API key again for the new address."
+        : "Saved.",
+      saved.runpod_key_cleared && !typedRunpodKey,
+    );
     await Promise.all([loadSettings(), loadInfo()]);
   } catch (e) {
     setStatus("settings-status", errorText(e), true);
@@ -474,12 +486,10 @@ async function start(): Promise<void> {
   $("copy-csv").onclick = () => void navigator.clipboard?.writeText(current?.csv ?? "");
   $("save-csv").onclick = async () => {
     if (!current) return;
-    const stem = current.analysis.original_file_name.replace(/\.[^.]+$/, "");
-    const target = await save({ defaultPath: `${stem}.csv`, filters: [{ name: "CSV", extensions: ["csv"] }] });
-    if (!target) return;
     try {
-      await api.saveCsv(current.analysis.id, localStorage.getItem("pano.clinician") ?? "", target);
-      setStatus("status", `Saved ${target}`);
+      // The app asks where in its own save dialog; the UI never names a path to write.
+      const target = await api.saveCsv(current.analysis.id, localStorage.getItem("pano.clinician") ?? "");
+      if (target) setStatus("status", `Saved ${target}`);
     } catch (e) {
       setStatus("status", errorText(e), true);
     }
@@ -505,12 +515,12 @@ async function start(): Promise<void> {
     );
   $("test-archive").onclick = () =>
     void api.testArchive().then(
-      () => setStatus("test-archive-result", "works"),
+      (check) => setStatus("test-archive-result", [check.summary, ...check.warnings.map((w) => w.message)].join(" · ")),
       (e) => setStatus("test-archive-result", errorText(e), true),
     );
   $("test-cloud").onclick = () =>
     void api.testCloud().then(
-      (health) => setStatus("test-cloud-result", `works: ${health}`),
+      (check) => setStatus("test-cloud-result", [check.summary, ...check.warnings.map((w) => w.message)].join(" · ")),
       (e) => setStatus("test-cloud-result", errorText(e), true),
     );
   $("clear-keys").onclick = () =>
@@ -528,6 +538,18 @@ async function start(): Promise<void> {
       void showAnalysis(event.payload.analysis_id);
     }
   });
+  await listen<QueueProblem>("queue-problem", (event) => {
+    const notice = $("queue-problem");
+    notice.hidden = false;
+    notice.textContent = describeQueueProblem(event.payload);
+  });
+  await listen("queue-recovered", () => {
+    $("queue-problem").hidden = true;
+    setStatus("status", "The analysis queue is running again.");
+    void refreshQueue();
+  });
+  // The keychain was locked or not there at start and can be read now.
+  await listen("keys-ready", () => void loadInfo());
   const zone = $("drop-zone");
   await getCurrentWebview().onDragDropEvent((event) => {
     const type = event.payload.type;

@@ -1,4 +1,6 @@
 // The queue's words: what a job event says to people. Mirrors pano-service's JobView.
+import type { QueueProblem } from "./api";
+
 export interface JobEvent {
   state: string;
   seconds?: number;
@@ -43,4 +45,10 @@ export function describeJob(e: JobEvent): string {
 /** Whether a job in this state can still be cancelled. */
 export function cancellable(state: string): boolean {
   return ["queued", "uploading", "waiting_for_worker", "running", "waiting_for_storage", "waiting_for_runpod"].includes(state);
+}
+
+/** What the notice says while the queue runner is stopped and waits to start again. */
+export function describeQueueProblem(p: QueueProblem): string {
+  const when = p.retry_in_s <= 1 ? "in a moment" : `in ${p.retry_in_s} seconds`;
+  return `The analysis queue stopped: ${p.message}. Pano starts it again ${when}; nothing queued is lost.`;
 }

@@ -9,6 +9,9 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+#[cfg(feature = "test-session")]
+pub mod test_session;
+
 /// The keys the app keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -54,6 +57,14 @@ impl KeychainError {
             KeychainError::Empty => "secret_empty",
             KeychainError::Other(_) => "keychain_error",
         }
+    }
+
+    /// Whether the keys may well be readable a little later without anyone changing a
+    /// setting: the keychain is locked (the user has not unlocked it yet) or no Secret
+    /// Service answers (the desktop session is still starting). The app retries these in
+    /// the background; an empty key or another failure needs a person.
+    pub fn is_temporary(&self) -> bool {
+        matches!(self, KeychainError::Unavailable(_) | KeychainError::Locked)
     }
 }
 
@@ -141,6 +152,23 @@ impl Keychain {
             }),
             _ => None,
         };
-        Ok(Secrets { runpod_api_key, s3 })
+        Ok(Secrets {
+            runpod_api_key,
+            s3,
+            ..Secrets::default()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_locked_or_missing_keychain_is_worth_waiting_for() {
+        assert!(KeychainError::Locked.is_temporary());
+        assert!(KeychainError::Unavailable("no bus".into()).is_temporary());
+        assert!(!KeychainError::Empty.is_temporary());
+        assert!(!KeychainError::Other("denied".into()).is_temporary());
     }
 }

@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use pano_service::{
@@ -6,8 +6,10 @@ use pano_service::{
     JobRow, Patient, PatientChoice,
 };
 use serde::{Deserialize, Serialize};
-use tauri::State;
+use tauri::{AppHandle, Runtime, State};
+use tauri_plugin_dialog::DialogExt;
 
+use super::blocking;
 use crate::{AppState, CommandError};
 
 /// One dropped file: its analysis (new or already stored), or why it was refused.
@@ -20,35 +22,38 @@ pub struct EnqueueResult {
 }
 
 #[tauri::command]
-pub fn enqueue_files(
+pub async fn enqueue_files(
     state: State<'_, AppState>,
     paths: Vec<PathBuf>,
 ) -> Result<Vec<EnqueueResult>, CommandError> {
     let service = state.service()?;
-    // A dropped folder means its radiographs.
-    let files = paths.into_iter().flat_map(|p| {
-        if p.is_dir() {
-            pano_service::images_in(&p)
-        } else {
-            vec![p]
-        }
-    });
-    Ok(files
-        .map(|path| match service.enqueue(&path, None) {
-            Ok(q) => EnqueueResult {
-                path,
-                analysis: Some(q.analysis),
-                reused: q.reused,
-                error: None,
-            },
-            Err(e) => EnqueueResult {
-                path,
-                analysis: None,
-                reused: false,
-                error: Some(e.into()),
-            },
-        })
-        .collect())
+    blocking(move || {
+        // A dropped folder means its radiographs.
+        let files = paths.into_iter().flat_map(|p| {
+            if p.is_dir() {
+                pano_service::images_in(&p)
+            } else {
+                vec![p]
+            }
+        });
+        Ok(files
+            .map(|path| match service.enqueue(&path, None) {
+                Ok(q) => EnqueueResult {
+                    path,
+                    analysis: Some(q.analysis),
+                    reused: q.reused,
+                    error: None,
+                },
+                Err(e) => EnqueueResult {
+                    path,
+                    analysis: None,
+                    reused: false,
+                    error: Some(e.into()),
+                },
+            })
+            .collect())
+    })
+    .await
 }
 
 /// The files the app was started with, once.
@@ -58,22 +63,24 @@ pub fn take_opened_files(state: State<'_, AppState>) -> Vec<PathBuf> {
 }
 
 #[tauri::command]
-pub fn queue(state: State<'_, AppState>) -> Result<Vec<JobRow>, CommandError> {
-    Ok(state.service()?.queue()?)
+pub async fn queue(state: State<'_, AppState>) -> Result<Vec<JobRow>, CommandError> {
+    let service = state.service()?;
+    blocking(move || Ok(service.queue()?)).await
 }
 
 #[tauri::command]
-pub fn open_analysis(
+pub async fn open_analysis(
     state: State<'_, AppState>,
     id: String,
     viewer: String,
 ) -> Result<AnalysisDetail, CommandError> {
-    Ok(state.service()?.open_analysis(&id, &viewer)?)
+    let service = state.service()?;
+    blocking(move || Ok(service.open_analysis(&id, &viewer)?)).await
 }
 
 /// A debug image as a `data:` URL (the CSP allows data images, nothing remote).
 #[tauri::command]
-pub fn debug_image(
+pub async fn debug_image(
     state: State<'_, AppState>,
     id: String,
     kind: String,
@@ -88,11 +95,15 @@ pub fn debug_image(
             })
         }
     };
-    let jpeg = state.service()?.artefact(&id, kind)?;
-    Ok(format!(
-        "data:image/jpeg;base64,{}",
-        base64::engine::general_purpose::STANDARD.encode(jpeg)
-    ))
+    let service = state.service()?;
+    blocking(move || {
+        let jpeg = service.artefact(&id, kind)?;
+        Ok(format!(
+            "data:image/jpeg;base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(jpeg)
+        ))
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -142,8 +153,9 @@ pub async fn cancel(state: State<'_, AppState>, id: String) -> Result<bool, Comm
 }
 
 #[tauri::command]
-pub fn retry(state: State<'_, AppState>, id: String) -> Result<(), CommandError> {
-    Ok(state.service()?.retry(&id, None)?)
+pub async fn retry(state: State<'_, AppState>, id: String) -> Result<(), CommandError> {
+    let service = state.service()?;
+    blocking(move || Ok(service.retry(&id, None)?)).await
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -156,7 +168,7 @@ pub struct HistoryArgs {
 }
 
 #[tauri::command]
-pub fn history(
+pub async fn history(
     state: State<'_, AppState>,
     filter: HistoryArgs,
 ) -> Result<Vec<AnalysisRow>, CommandError> {
@@ -168,36 +180,77 @@ pub fn history(
         limit: filter.limit.unwrap_or(50),
         offset: filter.offset.unwrap_or(0),
     };
-    Ok(state.service()?.history(&filter)?)
+    let service = state.service()?;
+    blocking(move || Ok(service.history(&filter)?)).await
 }
 
 #[tauri::command]
-pub fn search_patients(
+pub async fn search_patients(
     state: State<'_, AppState>,
     query: String,
 ) -> Result<Vec<Patient>, CommandError> {
-    Ok(state.service()?.search_patients(&query, 20)?)
+    let service = state.service()?;
+    blocking(move || Ok(service.search_patients(&query, 20)?)).await
 }
 
-/// Writes the CSV to the file the user chose in the save dialog.
+/// Asks where to save the CSV in a save dialog opened here, not in the web UI, and writes
+/// it there: the UI never names a path to write to. Answers the path written, or nothing
+/// when the user cancelled.
 #[tauri::command]
-pub fn save_csv(
+pub async fn save_csv<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     id: String,
     viewer: String,
-    path: PathBuf,
-) -> Result<(), CommandError> {
-    Ok(state
-        .service()?
-        .export_to_file(&id, ExportFormat::Csv, &viewer, &path)?)
+) -> Result<Option<PathBuf>, CommandError> {
+    let service = state.service()?;
+    let suggested = {
+        let (service, id) = (service.clone(), id.clone());
+        blocking(move || {
+            let analysis = service.analysis(&id)?;
+            let stem = Path::new(&analysis.original_file_name)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "findings".into());
+            Ok(format!("{stem}.csv"))
+        })
+        .await?
+    };
+    let target = match state.save_dialog_override() {
+        Some(choose) => choose(&suggested),
+        None => {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            app.dialog()
+                .file()
+                .set_title("Save the findings as CSV")
+                .set_file_name(&suggested)
+                .add_filter("CSV", &["csv"])
+                .save_file(move |path| {
+                    let _ = tx.send(path);
+                });
+            rx.await.ok().flatten().and_then(|p| p.into_path().ok())
+        }
+    };
+    let Some(target) = target else {
+        return Ok(None);
+    };
+    blocking(move || {
+        service.export_to_file(&id, ExportFormat::Csv, &viewer, &target)?;
+        Ok(Some(target))
+    })
+    .await
 }
 
 #[tauri::command]
-pub fn export_csv(
+pub async fn export_csv(
     state: State<'_, AppState>,
     id: String,
     viewer: String,
 ) -> Result<String, CommandError> {
-    let bytes = state.service()?.export(&id, ExportFormat::Csv, &viewer)?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    let service = state.service()?;
+    blocking(move || {
+        let bytes = service.export(&id, ExportFormat::Csv, &viewer)?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    })
+    .await
 }

@@ -1,6 +1,7 @@
 use serde::Serialize;
 use tauri::State;
 
+use super::blocking;
 use crate::{AppState, CommandError};
 
 #[derive(Debug, Serialize)]
@@ -25,25 +26,29 @@ pub struct AppInfo {
 }
 
 #[tauri::command]
-pub fn app_info(state: State<'_, AppState>) -> Result<AppInfo, CommandError> {
+pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo, CommandError> {
     let service = state.service()?;
-    let manifest = service.local_models().map_err(CommandError::from);
-    let settings = service.settings();
-    let runtime = pano_engine::locate_runtime_library(None);
-    Ok(AppInfo {
-        version: env!("CARGO_PKG_VERSION"),
-        model_version: manifest.as_ref().ok().map(|m| m.model_version.clone()),
-        test_model: manifest.as_ref().map(|m| m.test_model).unwrap_or(false),
-        notice: manifest.as_ref().ok().and_then(|m| m.notice.clone()),
-        models_problem: manifest.err(),
-        execution_provider: settings.provider.name().to_string(),
-        models_dir: service.models_dir().map(|d| d.display().to_string()),
-        onnxruntime: runtime.as_ref().ok().map(|p| p.display().to_string()),
-        onnxruntime_problem: runtime
-            .err()
-            .map(|e| CommandError::from(pano_service::ServiceError::from(e))),
-        backend: settings.backend.as_str().to_string(),
-        cloud_problem: service.cloud_status().err().map(CommandError::from),
-        keychain_problem: state.keychain_problem.lock().expect("not poisoned").clone(),
+    let keychain_problem = state.keychain_problem.lock().expect("not poisoned").clone();
+    blocking(move || {
+        let manifest = service.local_models().map_err(CommandError::from);
+        let settings = service.settings();
+        let runtime = pano_engine::locate_runtime_library(None);
+        Ok(AppInfo {
+            version: env!("CARGO_PKG_VERSION"),
+            model_version: manifest.as_ref().ok().map(|m| m.model_version.clone()),
+            test_model: manifest.as_ref().map(|m| m.test_model).unwrap_or(false),
+            notice: manifest.as_ref().ok().and_then(|m| m.notice.clone()),
+            models_problem: manifest.err(),
+            execution_provider: settings.provider.name().to_string(),
+            models_dir: service.models_dir().map(|d| d.display().to_string()),
+            onnxruntime: runtime.as_ref().ok().map(|p| p.display().to_string()),
+            onnxruntime_problem: runtime
+                .err()
+                .map(|e| CommandError::from(pano_service::ServiceError::from(e))),
+            backend: settings.backend.as_str().to_string(),
+            cloud_problem: service.cloud_status().err().map(CommandError::from),
+            keychain_problem,
+        })
     })
+    .await
 }
