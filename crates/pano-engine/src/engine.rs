@@ -347,6 +347,13 @@ fn parse_class_names(text: &str) -> Vec<String> {
     pairs.into_iter().map(|(_, v)| v).collect()
 }
 
+/// A session for one run. A panic during an earlier run (a bug, an allocation failure)
+/// poisons the mutex; the session itself holds no state that a run half-changed (inputs and
+/// outputs are made per run), so the next analysis uses it instead of failing forever.
+fn lock_session(session: &Mutex<Session>) -> MutexGuard<'_, Session> {
+    session.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -400,11 +407,4 @@ mod tests {
         let analysis = engine.analyze(&image, "after-a-panic", false).unwrap();
         assert_eq!(analysis.assessment.findings().count(), 256);
     }
-}
-
-/// A session for one run. A panic during an earlier run (a bug, an allocation failure)
-/// poisons the mutex; the session itself holds no state that a run half-changed (inputs and
-/// outputs are made per run), so the next analysis uses it instead of failing forever.
-fn lock_session(session: &Mutex<Session>) -> MutexGuard<'_, Session> {
-    session.lock().unwrap_or_else(PoisonError::into_inner)
 }
