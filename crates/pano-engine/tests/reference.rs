@@ -83,17 +83,39 @@ fn check_image(stem: &str) {
 
     let mut worst_iou = 1.0f64;
     let mut worst_box = 0.0f32;
-    for (i, (a, r)) in ours.iter().zip(&reference).enumerate() {
-        assert_eq!(a.class_name, r.class_name, "{stem} #{i}: class");
-        assert!(
-            (a.score - r.score).abs() < 1e-4,
-            "{stem} #{i}: score {} vs {}",
-            a.score,
-            r.score
-        );
-        for k in 0..4 {
-            worst_box = worst_box.max((a.box_xyxy[k] - r.box_xyxy[k]).abs());
-        }
+    let box_diff =
+        |a: &[f32; 4], b: &[f32; 4]| (0..4).map(|k| (a[k] - b[k]).abs()).fold(0.0f32, f32::max);
+    // Detections of one class whose scores agree to 1e-4 may come in either order: float
+    // noise between CPUs (ONNX Runtime picks kernels by instruction set) reorders such
+    // near-ties in the sorted list. Each of ours is paired with an unused reference
+    // detection of the same class and score, the one at the same place if its box agrees,
+    // else the one whose box agrees best; everything else must match as before.
+    let mut used = vec![false; reference.len()];
+    for (i, a) in ours.iter().enumerate() {
+        let same = |j: usize| {
+            !used[j]
+                && reference[j].class_name == a.class_name
+                && (reference[j].score - a.score).abs() < 1e-4
+        };
+        let j = if same(i) && box_diff(&a.box_xyxy, &reference[i].box_xyxy) <= 1.0 {
+            i
+        } else {
+            (0..reference.len())
+                .filter(|&j| same(j))
+                .min_by(|&x, &y| {
+                    box_diff(&a.box_xyxy, &reference[x].box_xyxy)
+                        .total_cmp(&box_diff(&a.box_xyxy, &reference[y].box_xyxy))
+                })
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{stem} #{i}: no reference detection of class {} with score {}",
+                        a.class_name, a.score
+                    )
+                })
+        };
+        used[j] = true;
+        let r = reference[j];
+        worst_box = worst_box.max(box_diff(&a.box_xyxy, &r.box_xyxy));
         let bits = hex_decode(&r.mask_bits);
         let [x0, y0, x1, y1] = r.clipped_box(w, h);
         let (mut inter, mut union) = (0u64, 0u64);
