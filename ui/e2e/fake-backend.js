@@ -32,7 +32,7 @@
     backend: "local", local_fallback: true, database: null, data_dir: null, models_dir: "/opt/pano/models",
     provider: "cpu", cloud_concurrency: 4, operator: null,
     runpod: { base_url: "https://api.runpod.ai/v2", endpoint_id: null, backup_endpoint_id: null, execution_timeout_s: 600, queue_timeout_s: 600, presign_ttl_s: 900, request_timeout_s: 60, max_attempts: 6 },
-    s3: null, archive: { kind: "folder", path: "/mnt/archive" }, retry: { base_s: 5, cap_s: 300 },
+    s3: null, archive: { kind: "folder", path: "/mnt/archive" }, archive_input: "original", retry: { base_s: 5, cap_s: 300 },
   };
   const secrets = { runpod_api_key: true, s3_access_key_id: false, s3_secret_access_key: false };
   const handlers = {

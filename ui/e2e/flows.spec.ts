@@ -68,6 +68,8 @@ test("settings never show a stored key and send only typed ones", async ({ page 
   await expect(key).toHaveAttribute("placeholder", /stored in the keychain/);
   await page.locator("#secret-s3_secret_access_key").fill("typed-secret");
   await page.locator('input[name="runpod.endpoint_id"]').fill("abc123");
+  await expect(page.locator('select[name="archive_input"]')).toHaveValue("original");
+  await page.locator('select[name="archive_input"]').selectOption("deidentified");
   await page.getByRole("button", { name: "Save" }).click();
   await expect(page.locator("#settings-status")).toHaveText("Saved.");
   const calls = await page.evaluate(() =>
@@ -76,6 +78,7 @@ test("settings never show a stored key and send only typed ones", async ({ page 
   expect(calls.filter((c) => c.cmd === "set_secret").map((c) => c.args.name)).toEqual(["s3_secret_access_key"]);
   const saved = calls.find((c) => c.cmd === "save_settings")?.args.settings as Record<string, Record<string, unknown>>;
   expect(saved.runpod.endpoint_id).toBe("abc123");
+  expect((saved as unknown as Record<string, unknown>).archive_input).toBe("deidentified");
   expect(JSON.stringify(saved)).not.toContain("typed-secret");
   await expect(page.locator("#secret-s3_secret_access_key")).toHaveValue("");
   await page.screenshot({ path: path.join(shots, "ui-settings.png") });
