@@ -44,6 +44,7 @@ pub fn setup<R: tauri::Runtime>(builder: tauri::Builder<R>, state: AppState) -> 
             commands::analyses::queue,
             commands::analyses::open_analysis,
             commands::analyses::debug_image,
+            commands::review::radiograph_image,
             commands::analyses::approve,
             commands::analyses::reject,
             commands::analyses::cancel,

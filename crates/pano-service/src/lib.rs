@@ -10,6 +10,7 @@ pub mod approval;
 mod archive_job;
 mod cloud_job;
 mod deidentify;
+mod display_image;
 mod durable;
 mod error;
 mod events;
@@ -19,6 +20,7 @@ mod runner;
 mod service;
 mod settings;
 
+pub use display_image::DisplayImage;
 pub use error::ServiceError;
 pub use events::{JobView, ServiceEvent};
 pub use folders::{images_in, IMAGE_EXTENSIONS};

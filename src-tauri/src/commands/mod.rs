@@ -8,6 +8,7 @@
 
 pub mod analyses;
 pub mod app;
+pub mod review;
 pub mod settings;
 
 use crate::CommandError;
