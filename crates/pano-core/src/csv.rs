@@ -4,6 +4,9 @@
 //! `file_name` is free text, and the exact bytes matter (the local engine and the cloud
 //! worker must produce identical files).
 //!
+//! The reviewed CSV (`write_reviewed_csv`) is the same file with a fifth column, `source`:
+//! whether the clinician left the row as the AI scored it or decided on it.
+//!
 //! Formula injection (OWASP "CSV Injection"): a spreadsheet opening the CSV treats a cell that
 //! starts with `=`, `+`, `-`, `@`, tab or carriage return as a formula, and `file_name` comes
 //! from a file name anyone can choose (`=HYPERLINK(...)`). The writer prefixes such a name
@@ -14,7 +17,8 @@
 //! is free text: `fdi`, `finding` and `score` are written by us from validated values and
 //! never start with these characters.
 
-use crate::{Assessment, CoreError, Fdi, FindingKind, ToothFinding};
+use crate::review::AI_SOURCE;
+use crate::{Assessment, CoreError, Decision, Fdi, FindingKind, ToothFinding};
 
 pub const CSV_HEADER: &str = "file_name,fdi,finding,score";
 
@@ -39,16 +43,114 @@ pub fn write_csv(assessment: &Assessment) -> String {
 /// Reads a CSV of the reference's shape (either finding spelling; `\r\n` accepted).
 pub fn parse_csv(text: &str) -> Result<Assessment, CoreError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
-    let header = lines.next().map(|(_, l)| l.trim()).unwrap_or("");
+    let header = first_line(text);
     if header != CSV_HEADER {
         return Err(CoreError::BadCsvHeader(header.chars().take(80).collect()));
     }
+    let (name, rows) = parse_rows(text, 0)?;
+    Assessment::from_findings(name, rows.into_iter().map(|(finding, _, _)| finding))
+}
+
+/// The header of the reviewed CSV: the stored CSV's columns and where each row's verdict
+/// comes from.
+pub const REVIEWED_CSV_HEADER: &str = "file_name,fdi,finding,score,source";
+
+/// The reviewed result: every row of [`write_csv`] in the same order, with the same
+/// `file_name` and the AI's score, plus `source`: `ai` where the clinician made no
+/// decision, else `confirmed`, `rejected` or `added`.
+pub fn write_reviewed_csv(
+    assessment: &Assessment,
+    decision_of: impl Fn(Fdi, FindingKind) -> Option<Decision>,
+) -> String {
+    let name = quote_field(&defuse_formula(&assessment.name));
+    let mut out = String::with_capacity(48 * 257);
+    out.push_str(REVIEWED_CSV_HEADER);
+    out.push('\n');
+    for f in assessment.findings() {
+        out.push_str(&format!(
+            "{name},{},{},{},{}\n",
+            f.fdi,
+            f.finding.csv_name(),
+            f.score,
+            Decision::source_name(decision_of(f.fdi, f.finding))
+        ));
+    }
+    out
+}
+
+/// A reviewed CSV read back: the AI's assessment and the clinician's decisions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewedCsv {
+    pub assessment: Assessment,
+    /// The rows whose `source` is not `ai`, in the file's order.
+    pub decisions: Vec<(Fdi, FindingKind, Decision)>,
+}
+
+impl ReviewedCsv {
+    /// The decision on one (tooth, finding); None where the AI's score stands.
+    pub fn decision(&self, fdi: Fdi, finding: FindingKind) -> Option<Decision> {
+        self.decisions
+            .iter()
+            .find(|(f, k, _)| *f == fdi && *k == finding)
+            .map(|(_, _, d)| *d)
+    }
+}
+
+/// Reads a CSV written by [`write_reviewed_csv`].
+pub fn parse_reviewed_csv(text: &str) -> Result<ReviewedCsv, CoreError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let header = first_line(text);
+    if header != REVIEWED_CSV_HEADER {
+        return Err(CoreError::BadCsvLine {
+            line: 1,
+            reason: format!(
+                "the header must be '{REVIEWED_CSV_HEADER}', got '{}'",
+                header.chars().take(80).collect::<String>()
+            ),
+        });
+    }
+    let (name, rows) = parse_rows(text, 1)?;
+    let mut decisions = Vec::new();
+    let mut findings = Vec::with_capacity(rows.len());
+    for (finding, extra, line) in rows {
+        let source = extra[0].trim();
+        if source != AI_SOURCE {
+            let decision: Decision = source.parse().map_err(|_| CoreError::BadCsvLine {
+                line,
+                reason: format!("source '{source}' is not ai, confirmed, rejected or added"),
+            })?;
+            decisions.push((finding.fdi, finding.finding, decision));
+        }
+        findings.push(finding);
+    }
+    Ok(ReviewedCsv {
+        assessment: Assessment::from_findings(name, findings)?,
+        decisions,
+    })
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .unwrap_or("")
+}
+
+/// The rows after the header: `file_name,fdi,finding,score` and `extra` more plain columns.
+/// Returns the one file name all rows share, and each row's finding, extra columns and line
+/// number.
+#[allow(clippy::type_complexity)]
+fn parse_rows(
+    text: &str,
+    extra: usize,
+) -> Result<(String, Vec<(ToothFinding, Vec<&str>, usize)>), CoreError> {
+    let lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .skip(1);
     let mut name: Option<String> = None;
-    let mut findings = Vec::with_capacity(256);
+    let mut rows = Vec::with_capacity(256);
     for (i, line) in lines {
         let line_no = i + 1;
         let bad = |reason: String| CoreError::BadCsvLine {
@@ -58,8 +160,12 @@ pub fn parse_csv(text: &str) -> Result<Assessment, CoreError> {
         let (file_name, rest) = split_name(line).ok_or_else(|| bad("unbalanced quotes".into()))?;
         let file_name = restore_formula(file_name);
         let cols: Vec<&str> = rest.split(',').collect();
-        if cols.len() != 3 {
-            return Err(bad(format!("expected 4 columns, got {}", cols.len() + 1)));
+        if cols.len() != 3 + extra {
+            return Err(bad(format!(
+                "expected {} columns, got {}",
+                4 + extra,
+                cols.len() + 1
+            )));
         }
         match &name {
             None => name = Some(file_name.clone()),
@@ -74,13 +180,17 @@ pub fn parse_csv(text: &str) -> Result<Assessment, CoreError> {
             .trim()
             .parse()
             .map_err(|_| bad(format!("score '{}' is not a number", cols[2])))?;
-        findings.push(ToothFinding {
-            fdi,
-            finding,
-            score,
-        });
+        rows.push((
+            ToothFinding {
+                fdi,
+                finding,
+                score,
+            },
+            cols[3..].to_vec(),
+            line_no,
+        ));
     }
-    Assessment::from_findings(name.unwrap_or_default(), findings)
+    Ok((name.unwrap_or_default(), rows))
 }
 
 /// First characters that make a spreadsheet read a cell as a formula.
@@ -254,6 +364,54 @@ mod tests {
         assert_eq!(read("'abc"), "'abc");
         assert_eq!(read("'"), "'");
         assert_eq!(read("=x"), "=x");
+    }
+
+    #[test]
+    fn the_reviewed_csv_is_the_stored_csv_plus_the_source() {
+        for name in ["3f2a-analysis", "=cmd", "a,b"] {
+            let a = assessment(name);
+            let decided = |fdi: Fdi, kind: FindingKind| match (fdi.number(), kind) {
+                (16, FindingKind::Caries) => Some(Decision::Confirmed),
+                (21, FindingKind::Filling) => Some(Decision::Rejected),
+                (48, FindingKind::PeriapicalRadiolucency) => Some(Decision::Added),
+                _ => None,
+            };
+            let reviewed = write_reviewed_csv(&a, decided);
+            let plain = write_csv(&a);
+            let lines: Vec<&str> = reviewed.lines().collect();
+            assert_eq!(lines.len(), 257);
+            assert_eq!(lines[0], REVIEWED_CSV_HEADER);
+            let mut sources = std::collections::BTreeMap::new();
+            for (row, plain_row) in lines[1..].iter().zip(plain.lines().skip(1)) {
+                let (start, source) = row.rsplit_once(',').unwrap();
+                assert_eq!(start, plain_row, "same columns, same order");
+                *sources.entry(source).or_insert(0) += 1;
+            }
+            assert_eq!(sources["ai"], 253);
+            assert_eq!(
+                (sources["confirmed"], sources["rejected"], sources["added"]),
+                (1, 1, 1)
+            );
+            let back = parse_reviewed_csv(&reviewed).unwrap();
+            assert_eq!(back.assessment, a);
+            let caries16 = Fdi::new(16).unwrap();
+            assert_eq!(
+                back.decision(caries16, FindingKind::Caries),
+                Some(Decision::Confirmed)
+            );
+            assert_eq!(back.decision(caries16, FindingKind::Filling), None);
+            assert_eq!(back.decisions.len(), 3);
+        }
+        let good = write_reviewed_csv(&assessment("t"), |_, _| None);
+        assert!(matches!(
+            parse_reviewed_csv(&good.replacen(",ai\n", ",maybe\n", 1)),
+            Err(CoreError::BadCsvLine { line: 2, .. })
+        ));
+        assert!(parse_reviewed_csv(&write_csv(&assessment("t"))).is_err());
+        assert!(
+            parse_csv(&good).is_err(),
+            "the plain reader wants 4 columns"
+        );
     }
 
     // The parser's property tests (fuzzing): tests/fuzz_core.rs.

@@ -11,6 +11,8 @@ pub enum CoreError {
     ToothIndexOutOfRange(u32),
     #[error("'{0}' is not a known finding")]
     UnknownFinding(String),
+    #[error("'{0}' is not a decision (confirmed, rejected, added or clear)")]
+    UnknownDecision(String),
     #[error("score {score} for tooth {fdi} / {finding} is not a number in [0, 1]")]
     ScoreOutOfRange {
         fdi: String,

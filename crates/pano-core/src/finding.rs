@@ -78,6 +78,33 @@ impl FindingKind {
             FindingKind::PeriapicalRadiolucency => "periapical radiolucency",
         }
     }
+
+    /// A kind as a person types it: the CSV or model name in any case, or the words of
+    /// [`FindingKind::label`] (`residual root`, `root-canal filling`, `crown bridge`).
+    /// Untrusted files go through [`FromStr`], which takes the exact names only.
+    pub fn from_words(text: &str) -> Result<Self, CoreError> {
+        let simplified = |s: &str| -> String {
+            s.chars()
+                .filter(|c| c.is_alphanumeric())
+                .flat_map(char::to_lowercase)
+                .collect()
+        };
+        let wanted = simplified(text);
+        FindingKind::ALL
+            .into_iter()
+            .find(|kind| {
+                [
+                    Some(kind.csv_name()),
+                    kind.model_class(),
+                    Some(kind.label()),
+                ]
+                .into_iter()
+                .flatten()
+                .any(|name| simplified(name) == wanted)
+            })
+            .filter(|_| !wanted.is_empty())
+            .ok_or_else(|| CoreError::UnknownFinding(text.to_string()))
+    }
 }
 
 impl fmt::Display for FindingKind {
@@ -139,5 +166,27 @@ mod tests {
         }
         assert!("TOOTH_11".parse::<FindingKind>().is_err());
         assert!("missing".parse::<FindingKind>().is_err());
+    }
+
+    #[test]
+    fn people_may_type_words_in_any_case() {
+        for (text, kind) in [
+            ("missing", FindingKind::Missing),
+            ("Residual root", FindingKind::ResidualRoot),
+            ("root_remnants", FindingKind::ResidualRoot),
+            ("root-canal filling", FindingKind::RootCanalFilling),
+            ("endo", FindingKind::RootCanalFilling),
+            ("crown/bridge", FindingKind::CrownBridge),
+            ("crown bridge", FindingKind::CrownBridge),
+            (
+                "PERIAPICAL_RADIOLUCENCY",
+                FindingKind::PeriapicalRadiolucency,
+            ),
+        ] {
+            assert_eq!(FindingKind::from_words(text).unwrap(), kind, "{text}");
+        }
+        for text in ["", "  ", "tooth", "cari"] {
+            assert!(FindingKind::from_words(text).is_err(), "{text}");
+        }
     }
 }

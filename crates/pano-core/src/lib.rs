@@ -7,13 +7,20 @@ mod assessment;
 mod csv;
 mod error;
 mod finding;
+mod review;
+mod thresholds;
 mod tooth;
 mod worker_json;
 
 pub use assessment::{Assessment, ToothFinding, NUM_ENTRIES};
-pub use csv::{parse_csv, write_csv, CSV_HEADER};
+pub use csv::{
+    parse_csv, parse_reviewed_csv, write_csv, write_reviewed_csv, ReviewedCsv, CSV_HEADER,
+    REVIEWED_CSV_HEADER,
+};
 pub use error::CoreError;
 pub use finding::FindingKind;
+pub use review::{Decision, DecisionUpdate, AI_SOURCE};
+pub use thresholds::{ThresholdError, Thresholds, DEFAULT_THRESHOLD};
 pub use tooth::{Fdi, ToothIndex, NUM_TEETH};
 pub use worker_json::{
     DebugImages, WorkerFinding, WorkerInput, WorkerOutput, DEBUG_INSTANCE_DETECTION,
