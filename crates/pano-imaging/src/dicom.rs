@@ -46,7 +46,7 @@ fn int_attr(
         .map_err(|_| corrupt(format!("the {name} attribute is not a number")))
 }
 
-fn text_attr(obj: &DefaultDicomObject, tag: dicom_object::Tag) -> Option<String> {
+pub(crate) fn text_attr(obj: &DefaultDicomObject, tag: dicom_object::Tag) -> Option<String> {
     obj.element(tag)
         .ok()
         .and_then(|e| e.to_str().ok())
@@ -222,22 +222,28 @@ fn check_embedded_jpeg(
     Ok(())
 }
 
-pub(crate) fn decode_dicom(
-    bytes: &[u8],
-    limits: &ImportLimits,
-) -> Result<ImportedImage, ImportError> {
+/// The data set of a Part 10 file, read by dicom-rs only after `dicom_walk` checked every
+/// length in it.
+pub(crate) fn open_checked(bytes: &[u8]) -> Result<DefaultDicomObject, ImportError> {
     // Every length checked before dicom-rs allocates by it.
     crate::dicom_walk::check_structure(bytes)?;
     // The stream after the preamble, starting at "DICM", read exactly as the walk read it: no
     // second preamble guessed (dicom-rs skips 128 more bytes when it finds another "DICM" at
     // 128), odd lengths taken as they are.
-    let obj = caught(|| {
+    caught(|| {
         OpenFileOptions::new()
             .read_preamble(ReadPreamble::Never)
             .odd_length_strategy(OddLengthStrategy::Accept)
             .from_reader(&bytes[128..])
     })?
-    .map_err(corrupt)?;
+    .map_err(corrupt)
+}
+
+pub(crate) fn decode_dicom(
+    bytes: &[u8],
+    limits: &ImportLimits,
+) -> Result<ImportedImage, ImportError> {
+    let obj = open_checked(bytes)?;
     let rows = int_attr(&obj, tags::ROWS, "Rows")?;
     let columns = int_attr(&obj, tags::COLUMNS, "Columns")?;
     let samples = int_attr(&obj, tags::SAMPLES_PER_PIXEL, "Samples per Pixel").unwrap_or(1);

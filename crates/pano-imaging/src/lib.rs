@@ -4,11 +4,13 @@
 //! pixel is decoded, so a decompression bomb costs a few bytes of reading, not gigabytes.
 
 mod dicom;
+mod dicom_patient;
 mod dicom_walk;
 mod error;
 mod import;
 mod limits;
 
+pub use dicom_patient::{dicom_patient, DicomPatient};
 pub use error::ImportError;
 pub use image::RgbImage;
 pub use import::{
