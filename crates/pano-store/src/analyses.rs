@@ -2,7 +2,7 @@
 //! (`WHERE status = ...`): the service's approval rules decide, and the database makes sure
 //! two processes can never both apply a transition.
 
-use pano_core::{Assessment, Fdi, FindingKind, ToothFinding};
+use pano_core::{Assessment, Fdi, FindingKind, Thresholds, ToothFinding};
 use rusqlite::{params, OptionalExtension, Row};
 
 use crate::audit::{append, AuditAction};
@@ -78,11 +78,19 @@ pub struct AnalysisRow {
     pub updated_at: String,
     /// The input's format as an extension: `jpg`, `png`, `tif`, `bmp` or `dcm`.
     pub input_extension: String,
+    /// The display name of the patient it was approved for.
+    pub patient_name: Option<String>,
+    /// The thresholds the clinician saw when approving.
+    pub approved_thresholds: Option<Thresholds>,
 }
 
-const ANALYSIS_COLUMNS: &str = "id, image_sha256, original_file_name, width, height, backend, endpoint, model_version, execution_provider, queue_ms, run_ms, status, patient_id, approved_by, approved_at, archived_location, test_model, error_code, error_message, created_at, updated_at, input_extension";
+const ANALYSIS_COLUMNS: &str = "a.id, a.image_sha256, a.original_file_name, a.width, a.height, a.backend, a.endpoint, a.model_version, a.execution_provider, a.queue_ms, a.run_ms, a.status, a.patient_id, a.approved_by, a.approved_at, a.archived_location, a.test_model, a.error_code, a.error_message, a.created_at, a.updated_at, a.input_extension, p.display_name, a.approved_thresholds";
+/// `analyses a` with its patient's name beside it.
+const ANALYSES_WITH_PATIENT: &str = "analyses a LEFT JOIN patients p ON p.id = a.patient_id";
 
-fn analysis(row: &Row) -> rusqlite::Result<(AnalysisRow, String, String)> {
+type RawAnalysis = (AnalysisRow, String, String, Option<String>);
+
+fn analysis(row: &Row) -> rusqlite::Result<RawAnalysis> {
     let backend: String = row.get(5)?;
     let status: String = row.get(11)?;
     Ok((
@@ -109,17 +117,34 @@ fn analysis(row: &Row) -> rusqlite::Result<(AnalysisRow, String, String)> {
             created_at: row.get(19)?,
             updated_at: row.get(20)?,
             input_extension: row.get(21)?,
+            patient_name: row.get(22)?,
+            approved_thresholds: None,
         },
         backend,
         status,
+        row.get(23)?,
     ))
 }
 
-fn finish(parts: (AnalysisRow, String, String)) -> Result<AnalysisRow, StoreError> {
-    let (mut row, backend, status) = parts;
+fn finish(parts: RawAnalysis) -> Result<AnalysisRow, StoreError> {
+    let (mut row, backend, status, thresholds) = parts;
     row.backend = BackendKind::parse(&backend)?;
     row.status = AnalysisStatus::parse(&status)?;
+    row.approved_thresholds = thresholds
+        .map(|json| serde_json::from_str(&json))
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(format!("approved thresholds: {e}")))?;
     Ok(row)
+}
+
+/// What the input's DICOM header said about its patient (kept on this computer only, to
+/// suggest the patient at approval).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DicomPatientTags {
+    pub name: Option<String>,
+    pub id: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub birth_date: Option<String>,
 }
 
 /// A radiograph entering the queue.
@@ -140,6 +165,8 @@ pub struct NewAnalysis {
     /// The model version the result is expected to carry (the cache key with the hash).
     pub model_version: String,
     pub actor: String,
+    /// The patient a DICOM input names.
+    pub dicom_patient: Option<DicomPatientTags>,
 }
 
 /// What a finished run recorded.
@@ -175,10 +202,13 @@ impl Store {
     pub fn insert_analysis(&mut self, new: &NewAnalysis) -> Result<AnalysisRow, StoreError> {
         let tx = self.conn.transaction()?;
         let now = now_rfc3339();
+        let dicom = new.dicom_patient.clone().unwrap_or_default();
         tx.execute(
-            "INSERT INTO analyses (id, image_sha256, original_file_name, width, height, backend, model_version, status, created_at, updated_at, input_extension)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', ?8, ?8, ?9)",
-            params![new.id, new.image_sha256, new.original_file_name, new.width, new.height, new.backend.as_str(), new.model_version, now, new.input_extension],
+            "INSERT INTO analyses (id, image_sha256, original_file_name, width, height, backend, model_version, status, created_at, updated_at, input_extension,
+                                   dicom_patient_name, dicom_patient_id, dicom_birth_date)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', ?8, ?8, ?9, ?10, ?11, ?12)",
+            params![new.id, new.image_sha256, new.original_file_name, new.width, new.height, new.backend.as_str(), new.model_version, now, new.input_extension,
+                    dicom.name, dicom.id, dicom.birth_date],
         )?;
         tx.execute(
             "INSERT INTO artefacts (analysis_id, kind, sha256, bytes) VALUES (?1, 'input', ?2, ?3)",
@@ -204,9 +234,29 @@ impl Store {
     }
 
     pub fn analysis(&self, id: &str) -> Result<AnalysisRow, StoreError> {
-        let sql = format!("SELECT {ANALYSIS_COLUMNS} FROM analyses WHERE id = ?1");
+        let sql = format!("SELECT {ANALYSIS_COLUMNS} FROM {ANALYSES_WITH_PATIENT} WHERE a.id = ?1");
         let row = self.conn.query_row(&sql, [id], analysis).optional()?;
         finish(row.ok_or_else(|| StoreError::NoSuchAnalysis(id.to_string()))?)
+    }
+
+    /// The patient the analysis's DICOM input named, if any.
+    pub fn dicom_patient_of(&self, id: &str) -> Result<Option<DicomPatientTags>, StoreError> {
+        let tags = self
+            .conn
+            .query_row(
+                "SELECT dicom_patient_name, dicom_patient_id, dicom_birth_date FROM analyses WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(DicomPatientTags {
+                        name: r.get(0)?,
+                        id: r.get(1)?,
+                        birth_date: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NoSuchAnalysis(id.to_string()))?;
+        Ok((tags != DicomPatientTags::default()).then_some(tags))
     }
 
     /// The newest analysis of these image bytes with this model version that is done or
@@ -218,10 +268,10 @@ impl Store {
         model_version: &str,
     ) -> Result<Option<AnalysisRow>, StoreError> {
         let sql = format!(
-            "SELECT {ANALYSIS_COLUMNS} FROM analyses
-             WHERE image_sha256 = ?1 AND model_version = ?2
-               AND status IN ('queued', 'running', 'completed', 'approved')
-             ORDER BY created_at DESC LIMIT 1"
+            "SELECT {ANALYSIS_COLUMNS} FROM {ANALYSES_WITH_PATIENT}
+             WHERE a.image_sha256 = ?1 AND a.model_version = ?2
+               AND a.status IN ('queued', 'running', 'completed', 'approved')
+             ORDER BY a.created_at DESC LIMIT 1"
         );
         let row = self
             .conn
@@ -388,21 +438,25 @@ impl Store {
         Ok(changed == 1)
     }
 
-    /// completed -> approved for a patient, with an archive job and the audit row. False
-    /// when the analysis was not completed (the caller's rules say why).
+    /// completed -> approved for a patient with the thresholds in force, with an archive
+    /// job and the audit row. False when the analysis was not completed (the caller's rules
+    /// say why).
     pub fn mark_approved(
         &mut self,
         analysis_id: &str,
         patient_id: &str,
         approver: &str,
+        thresholds: &Thresholds,
         archive_job_id: &str,
     ) -> Result<bool, StoreError> {
         let tx = self.conn.transaction()?;
         let now = now_rfc3339();
+        let thresholds = serde_json::to_string(thresholds).expect("serialisable");
         let changed = tx.execute(
-            "UPDATE analyses SET status = 'approved', patient_id = ?2, approved_by = ?3, approved_at = ?4, updated_at = ?4
+            "UPDATE analyses SET status = 'approved', patient_id = ?2, approved_by = ?3, approved_at = ?4, updated_at = ?4,
+                                 approved_thresholds = ?5
              WHERE id = ?1 AND status = 'completed'",
-            params![analysis_id, patient_id, approver, now],
+            params![analysis_id, patient_id, approver, now, thresholds],
         )?;
         if changed == 1 {
             insert_job(
@@ -454,7 +508,8 @@ impl Store {
         Ok(())
     }
 
-    /// completed or failed -> rejected: findings and artefact rows go, a discard job is
+    /// completed or failed -> rejected: findings, decisions and artefact rows go (the audit
+    /// rows stay: the log is append-only), a discard job is
     /// queued when a temp upload exists. Returns whether it changed, and the blob hashes
     /// no other analysis refers to any more (for the caller to delete).
     pub fn mark_rejected(
@@ -478,6 +533,10 @@ impl Store {
             rows.collect::<Result<_, _>>()?
         };
         tx.execute("DELETE FROM findings WHERE analysis_id = ?1", [analysis_id])?;
+        tx.execute(
+            "DELETE FROM finding_decisions WHERE analysis_id = ?1",
+            [analysis_id],
+        )?;
         tx.execute(
             "DELETE FROM artefacts WHERE analysis_id = ?1",
             [analysis_id],
@@ -511,7 +570,7 @@ impl Store {
             actor,
             AuditAction::Deleted,
             Some(analysis_id),
-            Some("findings and local files"),
+            Some("findings, decisions and local files"),
         )?;
         tx.commit()?;
         Ok((true, unreferenced))
@@ -580,20 +639,20 @@ impl Store {
         let mut args: Vec<&dyn rusqlite::ToSql> = Vec::new();
         if let Some(p) = &filter.patient_id {
             args.push(p);
-            clauses.push(format!("patient_id = ?{}", args.len()));
+            clauses.push(format!("a.patient_id = ?{}", args.len()));
         }
         if let Some(since) = &filter.since {
             args.push(since);
-            clauses.push(format!("created_at >= ?{}", args.len()));
+            clauses.push(format!("a.created_at >= ?{}", args.len()));
         }
         if let Some(until) = &filter.until {
             args.push(until);
-            clauses.push(format!("created_at < ?{}", args.len()));
+            clauses.push(format!("a.created_at < ?{}", args.len()));
         }
         let status = filter.status.map(|s| s.as_str());
         if let Some(status) = &status {
             args.push(status);
-            clauses.push(format!("status = ?{}", args.len()));
+            clauses.push(format!("a.status = ?{}", args.len()));
         }
         let limit = if filter.limit == 0 { 50 } else { filter.limit } as i64;
         let offset = filter.offset as i64;
@@ -605,8 +664,8 @@ impl Store {
             format!("WHERE {}", clauses.join(" AND "))
         };
         let sql = format!(
-            "SELECT {ANALYSIS_COLUMNS} FROM analyses {where_clause}
-             ORDER BY created_at DESC, id DESC LIMIT ?{} OFFSET ?{}",
+            "SELECT {ANALYSIS_COLUMNS} FROM {ANALYSES_WITH_PATIENT} {where_clause}
+             ORDER BY a.created_at DESC, a.id DESC LIMIT ?{} OFFSET ?{}",
             args.len() - 1,
             args.len()
         );

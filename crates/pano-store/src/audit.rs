@@ -13,6 +13,8 @@ pub enum AuditAction {
     Rejected,
     Uploaded,
     Deleted,
+    /// A clinician's decision on one finding (detail: JSON with before and after).
+    Reviewed,
 }
 
 impl AuditAction {
@@ -24,6 +26,7 @@ impl AuditAction {
             AuditAction::Rejected => "rejected",
             AuditAction::Uploaded => "uploaded",
             AuditAction::Deleted => "deleted",
+            AuditAction::Reviewed => "reviewed",
         }
     }
 }

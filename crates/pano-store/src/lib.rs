@@ -6,6 +6,7 @@
 mod analyses;
 mod audit;
 mod blobs;
+mod decisions;
 mod jobs;
 mod migrations;
 mod patients;
@@ -17,11 +18,12 @@ use rusqlite::Connection;
 use thiserror::Error;
 
 pub use analyses::{
-    AnalysisRow, AnalysisStatus, ArtefactKind, BackendKind, CompletedAnalysis, HistoryFilter,
-    NewAnalysis,
+    AnalysisRow, AnalysisStatus, ArtefactKind, BackendKind, CompletedAnalysis, DicomPatientTags,
+    HistoryFilter, NewAnalysis,
 };
 pub use audit::{AuditAction, AuditEntry};
 pub use blobs::BlobDir;
+pub use decisions::FindingDecision;
 pub use jobs::{JobKind, JobRow, JobState};
 pub use migrations::{migrate_to, SCHEMA_VERSION};
 pub use patients::{NewPatient, Patient};
@@ -37,6 +39,10 @@ pub enum StoreError {
     NoSuchAnalysis(String),
     #[error("no patient with id {0}")]
     NoSuchPatient(String),
+    #[error(
+        "the analysis is {status}: only a completed analysis awaiting approval can be reviewed"
+    )]
+    NotReviewable { status: String },
     #[error("the database holds a value this version cannot read: {0}")]
     Corrupt(String),
     #[error("the data folder {path} could not be used: {source}")]
@@ -54,6 +60,7 @@ impl StoreError {
             StoreError::TooNew { .. } => "store_too_new",
             StoreError::NoSuchAnalysis(_) => "no_such_analysis",
             StoreError::NoSuchPatient(_) => "no_such_patient",
+            StoreError::NotReviewable { .. } => "analysis_not_reviewable",
             StoreError::Corrupt(_) => "store_corrupt",
             StoreError::Blob { .. } => "store_data_folder",
         }

@@ -109,6 +109,56 @@ const MIGRATIONS: &[&str] = &[
 
     CREATE INDEX patients_by_external_id ON patients(external_id);
     "#,
+    // 3: the clinician's review (decisions per finding, audited), birth dates, the DICOM
+    // patient suggestion and the thresholds an approval was made with.
+    r#"
+    ALTER TABLE patients ADD COLUMN birth_date TEXT;              -- YYYY-MM-DD
+
+    -- What the input's DICOM header named, kept here only to suggest the patient.
+    ALTER TABLE analyses ADD COLUMN dicom_patient_name TEXT;
+    ALTER TABLE analyses ADD COLUMN dicom_patient_id TEXT;
+    ALTER TABLE analyses ADD COLUMN dicom_birth_date TEXT;
+    ALTER TABLE analyses ADD COLUMN approved_thresholds TEXT;     -- JSON map by CSV finding name
+    CREATE INDEX analyses_by_image_status ON analyses(image_sha256, status, approved_at);
+
+    -- The current decision per (analysis, tooth, finding); its history is in the audit log.
+    CREATE TABLE finding_decisions (
+        analysis_id  TEXT NOT NULL REFERENCES analyses(id) ON DELETE CASCADE,
+        fdi          INTEGER NOT NULL CHECK (fdi BETWEEN 11 AND 48),
+        finding      TEXT NOT NULL,
+        decision     TEXT NOT NULL CHECK (decision IN ('confirmed', 'rejected', 'added')),
+        note         TEXT,
+        decided_by   TEXT NOT NULL,
+        decided_at   TEXT NOT NULL,
+        PRIMARY KEY (analysis_id, fdi, finding)
+    ) WITHOUT ROWID;
+
+    -- The audit log learns 'reviewed'. A CHECK constraint cannot be altered, so the table is
+    -- rebuilt: every row with its seq, the AUTOINCREMENT high-water mark, then the
+    -- append-only triggers again. DROP TABLE fires no DELETE trigger (and takes the old
+    -- triggers with it); it runs inside the migration's transaction, so a failure leaves the
+    -- old table as it was.
+    CREATE TABLE audit_log_v3 (
+        seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+        at           TEXT NOT NULL,
+        actor        TEXT NOT NULL,
+        action       TEXT NOT NULL CHECK (action IN ('created', 'viewed', 'approved', 'rejected', 'uploaded', 'deleted', 'reviewed')),
+        analysis_id  TEXT,
+        detail       TEXT
+    );
+    INSERT INTO audit_log_v3 (seq, at, actor, action, analysis_id, detail)
+        SELECT seq, at, actor, action, analysis_id, detail FROM audit_log ORDER BY seq;
+    UPDATE sqlite_sequence
+        SET seq = MAX(seq, (SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'))
+        WHERE name = 'audit_log_v3';
+    DROP TABLE audit_log;
+    ALTER TABLE audit_log_v3 RENAME TO audit_log;
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE INDEX audit_log_by_analysis ON audit_log(analysis_id, seq);
+    "#,
 ];
 
 /// The schema version this build writes.

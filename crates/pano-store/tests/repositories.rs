@@ -1,4 +1,4 @@
-use pano_core::{Assessment, NUM_TEETH};
+use pano_core::{Assessment, Thresholds, NUM_TEETH};
 use pano_store::{
     AnalysisStatus, ArtefactKind, BackendKind, BlobDir, CompletedAnalysis, HistoryFilter, JobKind,
     JobState, NewAnalysis, NewPatient, Store,
@@ -18,6 +18,7 @@ fn new_analysis(id: &str, sha: &str) -> NewAnalysis {
         requested_backend: "local".into(),
         model_version: "m1".into(),
         actor: "tester".into(),
+        dicom_patient: None,
     }
 }
 
@@ -136,18 +137,25 @@ fn approval_and_rejection_are_guarded_transitions() {
             id: "p1".into(),
             display_name: "Ada Lovelace".into(),
             external_id: Some("EXT-7".into()),
+            birth_date: Some("1815-12-10".into()),
         })
         .unwrap();
     store.insert_analysis(&new_analysis("a1", "s1")).unwrap();
     assert!(
-        !store.mark_approved("a1", "p1", "dr-b", "arch-1").unwrap(),
+        !store
+            .mark_approved("a1", "p1", "dr-b", &Thresholds::default(), "arch-1")
+            .unwrap(),
         "queued cannot be approved"
     );
     store
         .complete_analysis("a1", "job-a1", &completed(0.25))
         .unwrap();
-    assert!(store.mark_approved("a1", "p1", "dr-b", "arch-1").unwrap());
-    assert!(!store.mark_approved("a1", "p1", "dr-b", "arch-2").unwrap());
+    assert!(store
+        .mark_approved("a1", "p1", "dr-b", &Thresholds::default(), "arch-1")
+        .unwrap());
+    assert!(!store
+        .mark_approved("a1", "p1", "dr-b", &Thresholds::default(), "arch-2")
+        .unwrap());
     assert_eq!(
         store.active_job("a1", JobKind::Archive).unwrap().as_deref(),
         Some("arch-1")

@@ -92,6 +92,91 @@ fn a_database_from_a_newer_version_is_refused_untouched() {
     }
 }
 
+fn audit_seqs(store: &Store) -> Vec<(i64, String)> {
+    let mut stmt = store
+        .connection()
+        .prepare("SELECT seq, action FROM audit_log ORDER BY seq")
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    rows
+}
+
+#[test]
+fn the_audit_log_rebuild_keeps_every_row_its_seq_and_the_append_only_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pano.sqlite");
+    let (before, high_water) = {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        pano_store::migrate_to(&mut conn, 2).unwrap();
+        for (i, action) in ["created", "viewed", "approved", "uploaded", "viewed"]
+            .iter()
+            .enumerate()
+        {
+            // Gaps in seq, as a rolled-back insert leaves them.
+            conn.execute(
+                "INSERT INTO audit_log (seq, at, actor, action, analysis_id, detail) VALUES (?1, 't', 'dr', ?2, 'a1', ?3)",
+                params![10 * (i as i64 + 1), action, format!("d{i}")],
+            )
+            .unwrap();
+        }
+        // The high-water mark beyond the last row (a row inserted and rolled back).
+        conn.execute(
+            "UPDATE sqlite_sequence SET seq = 77 WHERE name = 'audit_log'",
+            [],
+        )
+        .unwrap();
+        let rows: Vec<(i64, String, String)> = {
+            let mut stmt = conn
+                .prepare("SELECT seq, action, detail FROM audit_log ORDER BY seq")
+                .unwrap();
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap();
+            rows.collect::<Result<_, _>>().unwrap()
+        };
+        (rows, 77)
+    };
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    let after: Vec<(i64, String, String)> = {
+        let mut stmt = store
+            .connection()
+            .prepare("SELECT seq, action, detail FROM audit_log ORDER BY seq")
+            .unwrap();
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap();
+        rows.collect::<Result<_, _>>().unwrap()
+    };
+    assert_eq!(after, before);
+    for sql in [
+        "UPDATE audit_log SET actor = 'someone else'",
+        "DELETE FROM audit_log",
+    ] {
+        let err = store.connection().execute(sql, []).unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    store
+        .append_audit(
+            "dr",
+            pano_store::AuditAction::Reviewed,
+            Some("a1"),
+            Some("{}"),
+        )
+        .unwrap();
+    let last = audit_seqs(&store).pop().unwrap();
+    assert_eq!(last, (high_water + 1, "reviewed".to_string()));
+    let unknown = store.connection().execute(
+        "INSERT INTO audit_log (at, actor, action) VALUES ('t', 'dr', 'edited')",
+        [],
+    );
+    assert!(unknown.unwrap_err().to_string().contains("CHECK"));
+}
+
 #[test]
 fn a_version_1_file_with_data_upgrades_and_keeps_it() {
     // A file as version 1 wrote it (tests/fixtures/README.md says how it was made): today's
@@ -135,6 +220,24 @@ fn a_version_1_file_with_data_upgrades_and_keeps_it() {
     let audit = store.audit_of("a1").unwrap();
     assert_eq!(audit.len(), 1);
     assert_eq!(audit[0].actor, "Dr Bell");
+    assert_eq!(SCHEMA_VERSION, 3);
+    let seqs: Vec<(i64, String)> = audit_seqs(&store);
+    assert_eq!(seqs.len(), 1);
+    // Version 3's columns and the review table are there, empty.
+    assert_eq!(store.patient("p1").unwrap().birth_date, None);
+    assert_eq!(a.patient_name.as_deref(), Some("Ada Lovelace"));
+    assert_eq!(a.approved_thresholds, None);
+    assert!(store.decisions_of("a1").unwrap().is_empty());
+    store
+        .append_audit(
+            "Dr Bell",
+            pano_store::AuditAction::Reviewed,
+            Some("a1"),
+            None,
+        )
+        .unwrap();
+    let after = audit_seqs(&store);
+    assert!(after[1].0 > after[0].0, "the sequence goes on: {after:?}");
     // Still append-only after the upgrade.
     assert!(store
         .connection()
