@@ -11,6 +11,7 @@ fn approved() -> ApprovedAnalysis {
         input_extension: "png",
         input: vec![0x89, b'P', b'N', b'G'],
         findings_csv: b"file_name,fdi,finding,score\n".to_vec(),
+        reviewed_csv: b"file_name,fdi,finding,score,source\n".to_vec(),
         analysis_json: b"{}".to_vec(),
         debug_images: vec![(
             "semantic-segmentation.jpg".into(),
@@ -44,12 +45,17 @@ async fn a_set_lands_whole_in_the_layout_and_repeats_change_nothing() {
             "analysis.json",
             "debug/semantic-segmentation.jpg",
             "findings.csv",
-            "input.png"
+            "input.png",
+            "reviewed.csv"
         ]
     );
     assert_eq!(std::fs::read(dir.join("input.png")).unwrap(), a.input);
+    assert_eq!(
+        std::fs::read(dir.join("reviewed.csv")).unwrap(),
+        a.reviewed_csv
+    );
     store.store_approved(&a, None).await.unwrap();
-    assert_eq!(files_under(&dir).len(), 4);
+    assert_eq!(files_under(&dir).len(), 5);
     // Nothing left in staging.
     let staging = root.path().join(".staging");
     assert!(pano_testkit::files_under(&staging).is_empty());

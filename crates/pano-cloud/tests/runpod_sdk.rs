@@ -72,6 +72,8 @@ async fn upload_run_poll_validate_approve() {
         input_extension: "jpg",
         input: image.clone(),
         findings_csv: pano_core::write_csv(&done.output.assessment).into_bytes(),
+        reviewed_csv: pano_core::write_reviewed_csv(&done.output.assessment, |_, _| None)
+            .into_bytes(),
         analysis_json: serde_json::to_vec(&serde_json::json!({"job": job.id})).unwrap(),
         debug_images: vec![("semantic-segmentation.jpg".into(), image.clone())],
     };
@@ -86,7 +88,8 @@ async fn upload_run_poll_validate_approve() {
             "analysis.json",
             "debug/semantic-segmentation.jpg",
             "findings.csv",
-            "input.jpg"
+            "input.jpg",
+            "reviewed.csv"
         ]
         .map(|n| format!("{prefix}{n}"))
     );
@@ -96,7 +99,7 @@ async fn upload_run_poll_validate_approve() {
     let rejected = storage.upload_temp(&image, "jpg").await.unwrap();
     storage.delete_temp(&rejected).await.unwrap();
     assert!(storage.list("temp/").await.unwrap().is_empty());
-    assert_eq!(storage.list("patients/").await.unwrap().len(), 4);
+    assert_eq!(storage.list("patients/").await.unwrap().len(), 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

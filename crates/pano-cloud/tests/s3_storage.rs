@@ -18,6 +18,7 @@ fn approved(input: Vec<u8>) -> ApprovedAnalysis {
         input_extension: "jpg",
         input,
         findings_csv: b"file_name,fdi,finding,score\n".to_vec(),
+        reviewed_csv: b"file_name,fdi,finding,score,source\n".to_vec(),
         analysis_json: br#"{"ok":true}"#.to_vec(),
         debug_images: vec![
             (
@@ -40,6 +41,7 @@ fn expected_keys(a: &ApprovedAnalysis) -> Vec<String> {
         "debug/semantic-segmentation.jpg",
         "findings.csv",
         "input.jpg",
+        "reviewed.csv",
     ]
     .iter()
     .map(|n| format!("{p}{n}"))
@@ -192,7 +194,14 @@ async fn promotion_files_one_complete_set_and_repeats_harmlessly() {
         b.findings_csv
     );
     let all = storage.list(&prefix).await.unwrap();
-    assert_eq!(all.len(), 10, "two analyses, five objects each: {all:?}");
+    assert_eq!(
+        storage
+            .get(&format!("{b_prefix}reviewed.csv"))
+            .await
+            .unwrap(),
+        b.reviewed_csv
+    );
+    assert_eq!(all.len(), 12, "two analyses, six objects each: {all:?}");
     assert!(storage.list("temp/").await.unwrap().is_empty());
 }
 

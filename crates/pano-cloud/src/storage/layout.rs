@@ -70,6 +70,8 @@ pub fn content_type(ext: &str) -> &'static str {
 }
 
 pub const FINDINGS_CSV: &str = "findings.csv";
+/// The AI's rows with the clinician's decision on each (`source` column).
+pub const REVIEWED_CSV: &str = "reviewed.csv";
 /// Written last: its presence marks a complete set.
 pub const ANALYSIS_JSON: &str = "analysis.json";
 pub const DEBUG_DIR: &str = "debug";

@@ -11,6 +11,7 @@ pub use error::StorageError;
 pub use folder::FolderStorage;
 pub use layout::{
     analysis_prefix, content_type, input_extension, OpaqueId, ANALYSIS_JSON, FINDINGS_CSV,
+    REVIEWED_CSV,
 };
 pub use s3::{S3Credentials, S3Settings, S3Storage, TempUpload};
 
@@ -25,6 +26,8 @@ pub struct ApprovedAnalysis {
     /// (a repeated promotion after a crash).
     pub input: Vec<u8>,
     pub findings_csv: Vec<u8>,
+    /// The reviewed result: `findings.csv`'s rows with the clinician's decisions.
+    pub reviewed_csv: Vec<u8>,
     pub analysis_json: Vec<u8>,
     /// `(file name, JPEG)`, e.g. `("semantic-segmentation.jpg", ...)`.
     pub debug_images: Vec<(String, Vec<u8>)>,
@@ -37,6 +40,7 @@ impl ApprovedAnalysis {
         let mut files: Vec<(String, &[u8])> = vec![
             (format!("input.{}", self.input_extension), &self.input),
             (FINDINGS_CSV.to_string(), &self.findings_csv),
+            (REVIEWED_CSV.to_string(), &self.reviewed_csv),
         ];
         for (name, jpeg) in &self.debug_images {
             files.push((format!("{}/{name}", layout::DEBUG_DIR), jpeg));
