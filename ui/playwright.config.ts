@@ -11,6 +11,9 @@ export default defineConfig({
   use: {
     baseURL: "http://127.0.0.1:4173",
     viewport: { width: 1280, height: 800 },
+    // Fixed so screenshots and the times they show ("10:42 CET") are the same on every machine.
+    timezoneId: "Europe/Berlin",
+    locale: "en-GB",
     launchOptions: { executablePath: process.env.PANO_CHROMIUM ?? "/usr/bin/chromium", args: ["--no-sandbox"] },
   },
   webServer: {

@@ -1,33 +1,84 @@
 // Stands in for the Rust side: what window.__TAURI_INTERNALS__ provides to @tauri-apps/api,
-// with a small scripted service behind it. Runs before the page's own scripts.
+// with a small scripted service behind it (analyses, patients, decisions, audit rows).
+// Runs before the page's own scripts. The spec injects the real data first as
+// window.__PANO_FAKE_DATA = { image, geometry, findings }: the sample radiograph as a data
+// URL and, when they exist, the engine's geometry and findings of it (e2e/fixtures/).
 (() => {
+  const data = window.__PANO_FAKE_DATA ?? {};
   const callbacks = new Map();
   const listeners = [];
   let nextId = 1;
   let nextAnalysis = 1;
+  let nextPatient = 2;
   const calls = [];
-  const findings = [];
   const kinds = ["MISSING", "IMPLANT", "RESIDUAL_ROOT", "CROWN_BRIDGE", "ROOT_CANAL_FILLING", "FILLING", "CARIES", "PERIAPICAL_RADIOLUCENCY"];
-  for (const q of [1, 2, 3, 4]) for (let t = 1; t <= 8; t++) for (const [i, k] of kinds.entries()) {
-    const fdi = `${q}${t}`;
-    // Tooth 11 missing, 36 caries, 46 root canal filling; the rest low.
-    const strong = (fdi === "11" && k === "MISSING") || (fdi === "36" && k === "CARIES") || (fdi === "46" && k === "ROOT_CANAL_FILLING");
-    findings.push({ fdi, finding: k, score: strong ? 0.9 : ((q * 8 + t + i) % 7) / 20 });
+  const width = data.geometry?.width ?? 2356;
+  const height = data.geometry?.height ?? 1292;
+
+  // Without the engine's fixtures: 256 made-up scores (11 missing, 36 caries, 46 root canal
+  // filling; the rest low) and a small hand-made geometry that matches them.
+  let findings = data.findings?.map((f) => ({ fdi: String(f.fdi), finding: f.finding, score: f.score }));
+  if (!findings) {
+    findings = [];
+    for (const q of [1, 2, 3, 4]) for (let t = 1; t <= 8; t++) for (const [i, k] of kinds.entries()) {
+      const fdi = `${q}${t}`;
+      const strong = (fdi === "11" && k === "MISSING") || (fdi === "36" && k === "CARIES") || (fdi === "46" && k === "ROOT_CANAL_FILLING");
+      findings.push({ fdi, finding: k, score: strong ? 0.9 : ((q * 8 + t + i) % 7) / 20 });
+    }
   }
-  const pixel = "data:image/jpeg;base64,/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIsIxwcKDcpLDAxNDQ0Hyc5PTgyPC4zNDL/wAALCAABAAEBAREA/8QAFAABAAAAAAAAAAAAAAAAAAAACf/EABQQAQAAAAAAAAAAAAAAAAAAAAD/2gAIAQEAAD8AKp//2Q==";
+  const handMadeGeometry = () => {
+    const teeth = [];
+    const box = {};
+    for (const q of [1, 2, 3, 4]) for (let t = 1; t <= 8; t++) {
+      const fdi = q * 10 + t;
+      if (fdi === 11) continue;
+      const side = q === 1 || q === 4 ? -1 : 1;
+      const cx = width / 2 + side * (t - 0.5) * 95;
+      const upper = q <= 2;
+      const [y0, y1] = upper ? [330, 640] : [660, 990];
+      const w = t >= 6 ? 80 : 55;
+      box[fdi] = [cx - w / 2, y0, cx + w / 2, y1];
+      teeth.push({ fdi, outline: [[cx - w / 2, y0 + 40, cx, y0, cx + w / 2, y0 + 40, cx + w / 2, y1, cx - w / 2, y1].map(Math.round)] });
+    }
+    const inst = (id, finding, score, fdi, dy0, dy1) => {
+      const [x0, y0, x1] = box[fdi];
+      const b = [x0 + 8, y0 + dy0, x1 - 8, y0 + dy1].map(Math.round);
+      return { id, finding, score, box: b, outline: [[b[0], b[1], b[2], b[1], b[2], b[3], b[0], b[3]]], teeth: [{ fdi, share: 0.9 }] };
+    };
+    return {
+      version: 1, width, height, teeth,
+      findings: [inst(0, "CARIES", 0.9, 36, 20, 90), inst(1, "ROOT_CANAL_FILLING", 0.9, 46, 90, 300), inst(2, "FILLING", 0.4, 16, 230, 300)],
+    };
+  };
+  const geometry = data.geometry ?? handMadeGeometry();
+  const image = data.image ?? "data:image/jpeg;base64,/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIsIxwcKDcpLDAxNDQ0Hyc5PTgyPC4zNDL/wAALCAABAAEBAREA/8QAFAABAAAAAAAAAAAAAAAAAAAACf/EABQQAQAAAAAAAAAAAAAAAAAAAAD/2gAIAQEAAD8AKp//2Q==";
+
   const analyses = new Map();
+  const decisions = new Map(); // analysis id -> Map("fdi:finding" -> decision)
+  const audit = new Map(); // analysis id -> rows
+  const suggestions = new Map();
+  const patients = [{ id: "p-1", display_name: "Ada Lovelace", external_id: "EXT-1", birth_date: "1815-12-10" }];
+  let clock = Date.parse("2026-11-26T09:40:00Z");
+  const now = () => new Date((clock += 61_000)).toISOString();
   const row = (id, name, status) => ({
-    id, original_file_name: name, width: 2356, height: 1292, backend: "local", endpoint: null,
+    id, original_file_name: name, width, height, backend: "local", endpoint: null,
     model_version: "test-random-weights-1", execution_provider: "cpu", queue_ms: null, run_ms: 2400,
-    status, patient_id: null, approved_by: null, archived_location: null, test_model: true,
+    status, patient_id: null, patient_name: null, approved_by: null, archived_location: null, test_model: true,
     error_message: null, created_at: "2026-11-26T10:00:00.000Z",
   });
+  const log = (id, actor, action, detail = null) => {
+    if (!audit.has(id)) audit.set(id, []);
+    audit.get(id).push({ at: now(), actor, action, detail: detail === null ? null : JSON.stringify(detail) });
+  };
+  const decisionList = (id) => [...(decisions.get(id) ?? new Map()).values()];
   const emit = (event, payload) => {
     for (const l of listeners.filter((l) => l.event === event)) {
       const cb = callbacks.get(l.handler);
       if (cb) cb({ event, id: l.id, payload });
     }
   };
+  const fail = (code, message) => { throw { code, message }; };
+  const get = (id) => analyses.get(id) ?? fail("analysis_not_found", `no analysis ${id}`);
   const settings = {
     backend: "local", local_fallback: true, database: null, data_dir: null, models_dir: "/opt/pano/models",
     provider: "cpu", cloud_concurrency: 4, operator: null,
@@ -43,7 +94,7 @@
       backend: "local", cloud_problem: null, keychain_problem: null }),
     queue: () => [...analyses.values()].filter((a) => a.status === "queued").map((a) => ({
       id: `job-${a.id}`, analysis_id: a.id, kind: "analyze", state: "queued", file_name: a.original_file_name, last_error: null, next_retry_at: null })),
-    history: () => [...analyses.values()],
+    history: ({ filter }) => [...analyses.values()].filter((a) => !filter?.patient_id || a.patient_id === filter.patient_id).reverse(),
     take_opened_files: () => [],
     enqueue_files: ({ paths }) => paths.map((path) => {
       if (path.endsWith(".txt")) return { path, analysis: null, reused: false,
@@ -51,25 +102,58 @@
       const id = `a${nextAnalysis++}`;
       const a = row(id, path.split("/").pop(), "queued");
       analyses.set(id, a);
+      log(id, "", "created");
+      if (path.endsWith(".dcm")) {
+        suggestions.set(id, { display_name: "Erika Mustermann", external_id: "PID-7781", birth_date: "1968-04-02", existing_patient_id: null, source: "dicom" });
+      }
       return { path, analysis: a, reused: false, error: null };
     }),
-    open_analysis: ({ id }) => {
-      const a = analyses.get(id);
-      const patient = a.patient_id ? { id: a.patient_id, display_name: a.patient_name, external_id: null } : null;
-      return { analysis: a, patient, findings: a.status === "queued" ? [] : findings, csv: "file_name,fdi,finding,score\n",
-        notice: "Results of random-weight test models: not for diagnosis.", jobs: [], audit: [] };
+    open_analysis: ({ id, viewer }) => {
+      const a = get(id);
+      log(id, viewer ?? "", "viewed");
+      const p = patients.find((x) => x.id === a.patient_id) ?? null;
+      const done = ["completed", "approved"].includes(a.status);
+      return { analysis: a, patient: p, findings: done ? findings : [],
+        csv: done ? "file_name,fdi,finding,score\n" + findings.map((f) => `${a.original_file_name},${f.fdi},${f.finding},${f.score}`).join("\n") : null,
+        notice: "Results of random-weight test models: not for diagnosis.", jobs: [], audit: audit.get(id) ?? [],
+        decisions: decisionList(id), suggested_patient: suggestions.get(id) ?? null, has_geometry: done };
     },
-    debug_image: () => pixel,
-    search_patients: ({ query }) => (query.toLowerCase().startsWith("ad") ? [{ id: "p-1", display_name: "Ada Lovelace", external_id: "EXT-1" }] : []),
-    approve: ({ id, patient, approver }) => {
-      if (!approver) throw { code: "approval_incomplete", message: "approval needs the approving clinician's name" };
-      const a = analyses.get(id);
-      Object.assign(a, { status: "approved", approved_by: approver, patient_id: "p-2", patient_name: patient.display_name,
-        archived_location: "/mnt/archive/patients/p-2/" + id + "/" });
-      return { analysis: a, patient: { id: "p-2", display_name: patient.display_name ?? "Ada Lovelace", external_id: null },
-        archived_location: a.archived_location, pending_reason: null, already_approved: false };
+    radiograph_image: ({ id }) => { const a = get(id); if (a.status === "rejected") fail("analysis_not_found", "the image was discarded"); return image; },
+    analysis_geometry: ({ id }) => (["completed", "approved"].includes(get(id).status) ? geometry : null),
+    decide_finding: ({ id, fdi, finding, decision, note, by }) => {
+      const a = get(id);
+      if (a.status !== "completed") fail("analysis_not_reviewable", "only an analysis waiting for review can be changed");
+      if (!by) fail("decision_incomplete", "a decision needs the clinician's name");
+      if (!decisions.has(id)) decisions.set(id, new Map());
+      const map = decisions.get(id);
+      const key = `${Number(fdi)}:${finding}`;
+      const before = map.get(key)?.decision ?? "ai";
+      if (decision === "clear") map.delete(key);
+      else map.set(key, { fdi: Number(fdi), finding, decision, note: note ?? null, decided_by: by, decided_at: now() });
+      log(id, by, "reviewed", { fdi: Number(fdi), finding, before, after: decision === "clear" ? "ai" : decision, note: note ?? null });
+      return decisionList(id);
     },
-    reject: ({ id }) => Object.assign(analyses.get(id), { status: "rejected" }),
+    audit_trail: ({ id }) => audit.get(id) ?? [],
+    search_patients: ({ query }) => patients.filter((p) => `${p.display_name} ${p.external_id ?? ""}`.toLowerCase().includes(query.toLowerCase())),
+    approve: ({ id, patient, approver, thresholds }) => {
+      if (!approver) fail("approval_incomplete", "approval needs the approving clinician's name");
+      if (!thresholds || Object.keys(thresholds).length !== 8) fail("bad_thresholds", "eight thresholds are needed");
+      const a = get(id);
+      let p;
+      if (patient.kind === "new") {
+        p = { id: `p-${nextPatient++}`, display_name: patient.display_name, external_id: patient.external_id, birth_date: patient.birth_date };
+        patients.push(p);
+      } else {
+        p = patients.find((x) => x.id === patient.id) ?? fail("patient_not_found", "no such patient");
+      }
+      Object.assign(a, { status: "approved", approved_by: approver, patient_id: p.id, patient_name: p.display_name,
+        archived_location: "/mnt/archive/patients/" + p.id + "/" + id + "/" });
+      log(id, approver, "approved");
+      return { analysis: a, patient: p, archived_location: a.archived_location, pending_reason: null, already_approved: false };
+    },
+    reject: ({ id, by }) => { const a = get(id); a.status = "rejected"; decisions.delete(id); log(id, by, "rejected"); return a; },
+    retry: ({ id }) => { const a = get(id); a.status = "queued"; a.error_message = null; },
+    cancel: () => true,
     get_settings: () => structuredClone(settings),
     save_settings: ({ settings: s }) => { Object.assign(settings, s); return { runpod_key_cleared: false }; },
     secret_status: () => Object.entries(secrets).map(([name, is_set]) => ({ name, is_set })),
@@ -94,11 +178,16 @@
   window.__TAURI_EVENT_PLUGIN_INTERNALS__ = { unregisterListener: () => {} };
   // For the tests.
   window.__fake = {
-    calls, emit,
+    calls, emit, geometry, findings,
     finish(id) {
       const a = analyses.get(id);
       a.status = "completed";
       emit("analysis-progress", { analysis_id: id, file_name: a.original_file_name, state: "completed" });
+    },
+    fail(id, message) {
+      const a = analyses.get(id);
+      Object.assign(a, { status: "failed", error_message: message });
+      emit("analysis-progress", { analysis_id: id, file_name: a.original_file_name, state: "failed", code: "image_corrupt", message });
     },
   };
 })();

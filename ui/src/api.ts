@@ -45,6 +45,8 @@ export interface AnalysisRow {
   test_model: boolean;
   error_message: string | null;
   created_at: string;
+  /** The approved patient's name (never show `patient_id` to people). */
+  patient_name?: string | null;
 }
 
 export interface JobRow {
@@ -57,12 +59,63 @@ export interface JobRow {
   next_retry_at: string | null;
 }
 
+/** One row of the append-only audit log; `detail` is JSON for `reviewed` rows. */
+export interface AuditRow {
+  at: string;
+  actor: string;
+  action: string;
+  detail: string | null;
+}
+
+export type DecisionKind = "confirmed" | "rejected" | "added";
+
+/** The clinician's current decision on one (tooth, finding); none means the AI's score stands. */
+export interface FindingDecision {
+  fdi: number | string;
+  finding: string;
+  decision: DecisionKind;
+  note: string | null;
+  decided_by: string;
+  decided_at: string;
+}
+
+/** Who the image probably shows, from data only (DICOM tags, or an earlier approval of the same bytes). */
+export interface SuggestedPatient {
+  display_name: string;
+  external_id: string | null;
+  birth_date: string | null;
+  existing_patient_id: string | null;
+  source: "dicom" | "earlier_analysis";
+}
+
 export interface AnalysisDetail {
   analysis: AnalysisRow;
   patient: Patient | null;
   findings: ToothFinding[];
   csv: string | null;
   notice: string | null;
+  audit?: AuditRow[];
+  decisions?: FindingDecision[];
+  suggested_patient?: SuggestedPatient | null;
+  has_geometry?: boolean;
+}
+
+/** Vector data of an analysis in image pixels (rings flattened [x0,y0,x1,y1,...], closed implicitly). */
+export interface Geometry {
+  version: number;
+  width: number;
+  height: number;
+  teeth: { fdi: number; outline: number[][] }[];
+  findings: GeometryFinding[];
+}
+
+export interface GeometryFinding {
+  id: number;
+  finding: string;
+  score: number;
+  box: [number, number, number, number];
+  outline: number[][];
+  teeth: { fdi: number; share: number }[];
 }
 
 export interface EnqueueResult {
@@ -76,6 +129,7 @@ export interface Patient {
   id: string;
   display_name: string;
   external_id: string | null;
+  birth_date?: string | null;
 }
 
 export interface ApprovalOutcome {
@@ -88,7 +142,7 @@ export interface ApprovalOutcome {
 
 export type PatientArg =
   | { kind: "existing"; id: string }
-  | { kind: "new"; display_name: string; external_id: string | null };
+  | { kind: "new"; display_name: string; external_id: string | null; birth_date: string | null };
 
 /** The queue runner stopped ("queue-problem" event); it starts again by itself. */
 export interface QueueProblem {
@@ -126,8 +180,23 @@ export const queue = (): Promise<JobRow[]> => invoke("queue");
 export const openAnalysis = (id: string, viewer: string): Promise<AnalysisDetail> => invoke("open_analysis", { id, viewer });
 export const debugImage = (id: string, kind: "semantic-segmentation" | "instance-detection"): Promise<string> =>
   invoke("debug_image", { id, kind });
-export const approve = (id: string, patient: PatientArg, approver: string): Promise<ApprovalOutcome> =>
-  invoke("approve", { id, patient, approver });
+/** `thresholds`: the 8 thresholds in force, keyed by CSV finding name (filed with the approval). */
+export const approve = (id: string, patient: PatientArg, approver: string, thresholds: Record<string, number>): Promise<ApprovalOutcome> =>
+  invoke("approve", { id, patient, approver, thresholds });
+/** The plain radiograph as a data URL. */
+export const radiographImage = (id: string): Promise<string> => invoke("radiograph_image", { id });
+/** Tooth regions and finding instances; null for analyses stored without geometry. */
+export const analysisGeometry = (id: string): Promise<Geometry | null> => invoke("analysis_geometry", { id });
+/** Sets (or with "clear" removes) the decision on one (tooth, finding); answers all decisions of the analysis. */
+export const decideFinding = (
+  id: string,
+  fdi: number,
+  finding: string,
+  decision: DecisionKind | "clear",
+  note: string | null,
+  by: string,
+): Promise<FindingDecision[]> => invoke("decide_finding", { id, fdi, finding, decision, note, by });
+export const auditTrail = (id: string): Promise<AuditRow[]> => invoke("audit_trail", { id });
 export const reject = (id: string, by: string): Promise<AnalysisRow> => invoke("reject", { id, by });
 export const cancel = (id: string): Promise<boolean> => invoke("cancel", { id });
 export const retry = (id: string): Promise<void> => invoke("retry", { id });

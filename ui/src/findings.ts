@@ -23,17 +23,53 @@ export const FINDING_LABELS: Record<string, string> = {
   PERIAPICAL_RADIOLUCENCY: "periapical radiolucency",
 };
 
-/** Odontogram colours per finding (also used as the legend). */
+/**
+ * Colours per finding, shared by the odontogram, the overlays and the legend: the Okabe-Ito
+ * palette (distinguishable with the common colour-vision deficiencies), grey for missing.
+ * Colour is never the only cue: every finding also has a letter code and a plain word.
+ */
 export const FINDING_COLOURS: Record<string, string> = {
-  MISSING: "#8c8c8c",
-  IMPLANT: "#6f42c1",
-  RESIDUAL_ROOT: "#b35900",
-  CROWN_BRIDGE: "#0b7a75",
-  ROOT_CANAL_FILLING: "#1f6feb",
-  FILLING: "#2da44e",
-  CARIES: "#d1242f",
-  PERIAPICAL_RADIOLUCENCY: "#bf3989",
+  MISSING: "#9e9e9e",
+  IMPLANT: "#0072b2",
+  RESIDUAL_ROOT: "#e69f00",
+  CROWN_BRIDGE: "#f0e442",
+  ROOT_CANAL_FILLING: "#56b4e9",
+  FILLING: "#009e73",
+  CARIES: "#d55e00",
+  PERIAPICAL_RADIOLUCENCY: "#cc79a7",
 };
+
+/** Short codes shown in the odontogram's cells and the legend. */
+export const FINDING_CODES: Record<string, string> = {
+  MISSING: "M",
+  IMPLANT: "I",
+  RESIDUAL_ROOT: "RR",
+  CROWN_BRIDGE: "Cr",
+  ROOT_CANAL_FILLING: "RC",
+  FILLING: "F",
+  CARIES: "C",
+  PERIAPICAL_RADIOLUCENCY: "PA",
+};
+
+/** WCAG relative luminance of a #rrggbb colour. */
+export function luminance(hex: string): number {
+  const channel = (i: number): number => {
+    const c = parseInt(hex.slice(1 + 2 * i, 3 + 2 * i), 16) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  };
+  return 0.2126 * channel(0) + 0.7152 * channel(1) + 0.0722 * channel(2);
+}
+
+/** WCAG contrast ratio of two #rrggbb colours (1..21). */
+export function contrast(a: string, b: string): number {
+  const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
+  return (x + 0.05) / (y + 0.05);
+}
+
+/** Black or white, whichever reads better on the colour (every palette colour reaches AA, 4.5:1). */
+export function textOn(background: string): string {
+  return contrast(background, "#000000") >= contrast(background, "#ffffff") ? "#000000" : "#ffffff";
+}
 
 /** Default thresholds: a finding is shown from this score on (adjustable, remembered). */
 export const DEFAULT_THRESHOLDS: Record<string, number> = Object.fromEntries(
@@ -76,14 +112,14 @@ export interface TableQuery {
 }
 
 /** The findings table's rows for a filter and a sort. */
-export function tableRows(findings: ToothFinding[], q: TableQuery, thresholds: Record<string, number>): ToothFinding[] {
+export function tableRows<T extends ToothFinding>(findings: T[], q: TableQuery, thresholds: Record<string, number>): T[] {
   const rows = findings.filter(
     (f) =>
       (q.kinds.size === 0 || q.kinds.has(f.finding)) &&
       f.score >= q.minScore &&
       (!q.aboveThresholdOnly || f.score >= (thresholds[f.finding] ?? 0.5)),
   );
-  const key = (f: ToothFinding): number | string =>
+  const key = (f: T): number | string =>
     q.sort === "fdi" ? Number(f.fdi) : q.sort === "score" ? f.score : label(f.finding);
   rows.sort((a, b) => {
     const [x, y] = [key(a), key(b)];
