@@ -1,4 +1,4 @@
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type Locator, type Page } from "@playwright/test";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -40,6 +40,12 @@ async function open(page: Page): Promise<void> {
   await expect(page.locator("#model-info")).toContainText("test-random-weights-1");
 }
 
+async function bbox(locator: Locator): Promise<{ x: number; y: number; width: number; height: number }> {
+  const box = await locator.boundingBox();
+  if (!box) throw new Error(`${locator} has no box`);
+  return box;
+}
+
 async function drop(page: Page, paths: string[]): Promise<void> {
   await page.evaluate((p) => {
     (window as unknown as { __fake: Fake }).__fake.emit("tauri://drag-drop", { paths: p, position: { x: 10, y: 10 } });
@@ -55,10 +61,12 @@ async function openSample(page: Page, name = "pan-01432.jpg", id = "a1"): Promis
   await expect(page.locator("#layer-teeth-g .tooth").first()).toBeAttached();
   await expect.poll(() => page.evaluate(() => (window as unknown as { __pano: { timings: unknown[] } }).__pano.timings.length)).toBeGreaterThan(0);
   await page.evaluate(() => document.querySelector<HTMLImageElement>("#viewer-image")?.decode());
-  return page.evaluate(() => {
-    const t = (window as unknown as { __pano: { timings: { openToOverlayMs: number }[] } }).__pano.timings;
-    return t[t.length - 1].openToOverlayMs;
+  const t = await page.evaluate(() => {
+    const all = (window as unknown as { __pano: { timings: Record<string, number>[] } }).__pano.timings;
+    return all[all.length - 1];
   });
+  console.log(`timings of ${name}: ${JSON.stringify(t)}`);
+  return t.openToOverlayMs;
 }
 
 /** The strongest tooth-level finding over threshold in the fixtures (what the tests decide on). */
@@ -82,9 +90,9 @@ test("open the sample: a readable radiograph with overlays, zoom, pan and hover"
   expect(ms).toBeLessThan(1000);
   await expect(page.locator("#analysis-notice")).toContainText("not for diagnosis");
   // The image takes most of the window and shows its real pixels.
-  const box = await page.locator("#viewer-image").boundingBox();
-  expect(box!.width).toBeGreaterThan(800);
-  expect(box!.height).toBeGreaterThan(420);
+  const box = await bbox(page.locator("#viewer-image"));
+  expect(box.width).toBeGreaterThan(800);
+  expect(box.height).toBeGreaterThan(420);
   expect(await page.locator("#viewer-image").evaluate((i: HTMLImageElement) => i.naturalWidth)).toBe(2356);
   // Overlays: plain words, never model class names.
   const overlayText = await page.locator("#overlay").textContent();
@@ -94,17 +102,17 @@ test("open the sample: a readable radiograph with overlays, zoom, pan and hover"
   expect(rows.length).toBeGreaterThan(0);
   // Labels keep their on-screen size when zooming in.
   const label = page.locator("#layer-teeth-g text").first();
-  const before = (await label.boundingBox())!.height;
+  const before = (await bbox(label)).height;
   const viewer = page.locator("#viewer");
-  const vb = (await viewer.boundingBox())!;
+  const vb = (await bbox(viewer));
   await page.mouse.move(vb.x + vb.width / 2, vb.y + vb.height / 2);
-  const imgBefore = (await page.locator("#viewer-image").boundingBox())!;
+  const imgBefore = (await bbox(page.locator("#viewer-image")));
   for (let i = 0; i < 4; i++) await page.mouse.wheel(0, -200);
-  await expect.poll(async () => (await page.locator("#viewer-image").boundingBox())!.width).toBeGreaterThan(imgBefore.width * 1.5);
-  const after = (await label.boundingBox())!.height;
+  await expect.poll(async () => (await bbox(page.locator("#viewer-image"))).width).toBeGreaterThan(imgBefore.width * 1.5);
+  const after = (await bbox(label)).height;
   expect(Math.abs(after - before)).toBeLessThan(3);
   // Zoom at the cursor: the image point under the cursor stays there.
-  const imgAfter = (await page.locator("#viewer-image").boundingBox())!;
+  const imgAfter = (await bbox(page.locator("#viewer-image")));
   const cx = vb.x + vb.width / 2;
   const u0 = (cx - imgBefore.x) / imgBefore.width;
   const u1 = (cx - imgAfter.x) / imgAfter.width;
@@ -114,13 +122,13 @@ test("open the sample: a readable radiograph with overlays, zoom, pan and hover"
   await page.mouse.down();
   await page.mouse.move(cx + 120, vb.y + vb.height / 2 + 40, { steps: 5 });
   await page.mouse.up();
-  const dragged = (await page.locator("#viewer-image").boundingBox())!;
+  const dragged = (await bbox(page.locator("#viewer-image")));
   expect(dragged.x - imgAfter.x).toBeGreaterThan(100);
   await page.locator("#viewer").focus();
   await page.keyboard.press("ArrowLeft");
-  await expect.poll(async () => (await page.locator("#viewer-image").boundingBox())!.x).toBeGreaterThan(dragged.x + 40);
+  await expect.poll(async () => (await bbox(page.locator("#viewer-image"))).x).toBeGreaterThan(dragged.x + 40);
   await page.keyboard.press("0");
-  await expect.poll(async () => Math.round((await page.locator("#viewer-image").boundingBox())!.width)).toBe(Math.round(imgBefore.width));
+  await expect.poll(async () => Math.round((await bbox(page.locator("#viewer-image"))).width)).toBe(Math.round(imgBefore.width));
 
   // Hover a table row: the same tooth lights up in the odontogram and the overlay.
   const first = rows[0];
@@ -132,7 +140,7 @@ test("open the sample: a readable radiograph with overlays, zoom, pan and hover"
   await expect(page.locator(`#findings tbody tr[data-fdi="${first.fdi}"]`).first()).toHaveClass(/hl/);
   // Hover an outline on the image: the tooth lights up in the odontogram.
   const outline = page.locator(`#layer-teeth-g .tooth[data-fdi="${first.fdi}"] path`);
-  const ob = (await outline.boundingBox())!;
+  const ob = (await bbox(outline));
   await page.mouse.move(ob.x + ob.width / 2, ob.y + ob.height / 2);
   await expect(page.locator(`#odontogram .tooth[data-fdi="${first.fdi}"]`)).toHaveClass(/hl/);
   await page.mouse.move(vb.x + 5, vb.y + vb.height - 5);
@@ -176,8 +184,9 @@ test("review: tooth panel, confirm, reject, add, audit trail, approve with confi
   // Add one the AI missed: a caries it scored below the threshold.
   const missed = await page.evaluate(() => {
     const f = (window as unknown as { __fake: Fake }).__fake.findings;
-    return f.find((x) => x.finding === "CARIES" && x.score < 0.5 && !["11"].includes(x.fdi))!;
+    return f.find((x) => x.finding === "CARIES" && x.score < 0.5 && !["11"].includes(x.fdi));
   });
+  if (!missed) throw new Error("no caries below the threshold in the fixtures");
   await page.locator("#add-fdi").selectOption(missed.fdi);
   await page.locator("#add-kind").selectOption("CARIES");
   await page.locator("#add-note").fill("distal, small");
@@ -280,9 +289,9 @@ test("reject asks first and says what is discarded; keyboard shortcuts", async (
   await expect(page.locator("#layer-findings")).not.toBeChecked();
   await page.keyboard.press("f");
   // Zoom and adjustments.
-  const w0 = (await page.locator("#viewer-image").boundingBox())!.width;
+  const w0 = (await bbox(page.locator("#viewer-image"))).width;
   await page.keyboard.press("+");
-  await expect.poll(async () => (await page.locator("#viewer-image").boundingBox())!.width).toBeGreaterThan(w0 * 1.2);
+  await expect.poll(async () => (await bbox(page.locator("#viewer-image"))).width).toBeGreaterThan(w0 * 1.2);
   await page.keyboard.press("i");
   await expect(page.locator("#viewer-image")).toHaveCSS("filter", /invert/);
   await page.keyboard.press("r");
@@ -390,7 +399,7 @@ test("keyboard: the drop zone opens the file picker; dark theme and 4K stay read
   const size = await page.locator("body").evaluate((b) => parseFloat(getComputedStyle(b).fontSize));
   expect(size).toBeGreaterThanOrEqual(19);
   await page.keyboard.press("0");
-  const box = (await page.locator("#viewer-image").boundingBox())!;
+  const box = (await bbox(page.locator("#viewer-image")));
   expect(box.width).toBeGreaterThan(2400);
   await page.screenshot({ path: path.join(shots, "ui-dark-3840x2160.png") });
 });

@@ -25,7 +25,7 @@ import { renderTooth } from "./views/tooth";
 import { currentFilter, fit, initViewer, oneToOne, pan, resetAdjustments, setImage, toggleInvert, zoomBy } from "./views/viewer";
 
 /** Open-to-overlay times (ms) for the tests and the curious: window.__pano.timings. */
-const timings: { id: string; openToOverlayMs: number; imageDecodedMs: number | null }[] = [];
+const timings: { id: string; openToOverlayMs: number; ipcMs: number; renderMs: number; imageDecodedMs: number | null }[] = [];
 (window as unknown as { __pano: unknown }).__pano = { timings };
 
 let dragging = false;
@@ -96,6 +96,7 @@ async function decide(fdi: string, finding: string, decision: DecisionKind | "cl
     // The AI already shows it: adding it means agreeing with it.
     if (row?.over) wanted = "confirmed";
   }
+  setStatus("decision-status", "");
   try {
     state.decisions = await api.decideFinding(current.analysis.id, Number(fdi), finding, wanted, note, by);
     renderReview();
@@ -135,6 +136,7 @@ async function showAnalysis(id: string): Promise<void> {
     setStatus("status", errorText(e), true);
     return;
   }
+  const ipcMs = performance.now() - t0;
   const a = detail.analysis;
   const changed = state.current?.analysis.id !== id;
   state.current = detail;
@@ -175,10 +177,11 @@ async function showAnalysis(id: string): Promise<void> {
   renderAudit(detail.audit ?? []);
   $("no-geometry").hidden = state.geometry !== null || !state.image || a.status !== "completed";
   void queueRefresh();
+  const renderMs = performance.now() - t0 - ipcMs;
   requestAnimationFrame(() => {
     performance.mark("pano-overlay-drawn");
     const openToOverlayMs = performance.now() - t0;
-    const entry = { id, openToOverlayMs, imageDecodedMs: null as number | null };
+    const entry = { id, openToOverlayMs, ipcMs, renderMs, imageDecodedMs: null as number | null };
     timings.push(entry);
     void decoded.then(() => (entry.imageDecodedMs = performance.now() - t0));
   });

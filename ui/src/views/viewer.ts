@@ -29,7 +29,13 @@ function schedule(): void {
   if (!frame) frame = requestAnimationFrame(apply);
 }
 
+// The viewer's and the toolbar's sizes as the ResizeObserver last reported them, so opening
+// an analysis never forces a synchronous layout to read them.
+let viewerSize: { w: number; h: number } | null = null;
+let toolsHeight: number | null = null;
+
 function viewport(): { w: number; h: number } {
+  if (viewerSize && viewerSize.w > 1 && viewerSize.h > 1) return viewerSize;
   const r = viewer().getBoundingClientRect();
   return { w: Math.max(1, r.width), h: Math.max(1, r.height) };
 }
@@ -38,7 +44,7 @@ export function fit(): void {
   const v = viewport();
   // The image fits below the floating toolbar, so nothing of it hides behind the buttons.
   const tools = document.querySelector<HTMLElement>(".viewer-tools");
-  const top = Math.min(tools ? tools.offsetHeight + 8 : 0, v.h * 0.2);
+  const top = Math.min((toolsHeight ?? tools?.offsetHeight ?? 0) + 8, v.h * 0.2);
   view = fitView(size.w, size.h, v.w, v.h - top);
   view = { ...view, y: view.y + top };
   limits = limitsFor(view.scale, window.devicePixelRatio);
@@ -78,7 +84,6 @@ export function setImage(url: string | null, width: number, height: number): Pro
   s.style.width = `${width}px`;
   s.style.height = `${height}px`;
   fit();
-  apply();
   if (!url) {
     img.removeAttribute("src");
     img.hidden = true;
@@ -156,9 +161,17 @@ export function initViewer(onPointerIdle: (dragging: boolean) => void): void {
   };
   v.addEventListener("pointerup", end);
   v.addEventListener("pointercancel", end);
-  new ResizeObserver(() => {
+  new ResizeObserver((entries) => {
+    for (const e of entries) {
+      if (e.target === v) viewerSize = { w: Math.max(1, e.contentRect.width), h: Math.max(1, e.contentRect.height) };
+      else toolsHeight = e.contentRect.height;
+    }
     if (fitted) fit();
   }).observe(v);
+  const toolbar = document.querySelector<HTMLElement>(".viewer-tools");
+  if (toolbar) new ResizeObserver((entries) => {
+    toolsHeight = entries[0].contentRect.height;
+  }).observe(toolbar);
   $("zoom-in").onclick = () => zoomBy(1.25);
   $("zoom-out").onclick = () => zoomBy(0.8);
   $("zoom-reset").onclick = () => fit();
