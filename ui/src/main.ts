@@ -61,6 +61,7 @@ function openFromList(id: string): void {
 function renderReview(): void {
   const rows = reviewed();
   const editable = reviewable();
+  $("add-form").hidden = !editable;
   renderOdontogram(rows, openTooth, state.tooth);
   renderTable(rows, editable, decide, openTooth);
   renderFindings(state.geometry, state.thresholds, state.decisions);

@@ -135,7 +135,7 @@ export function auditSentence(row: AuditRow, options: { timeZone?: string; local
       what = `${actor} opened the analysis`;
       break;
     case "created":
-      what = `${actor} added the radiograph for analysis`;
+      what = row.actor.trim() ? `${actor} added the radiograph for analysis` : "The radiograph was added for analysis";
       break;
     case "approved":
       what = `${actor} approved the analysis and filed it`;

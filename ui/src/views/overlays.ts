@@ -65,6 +65,8 @@ export function renderFindings(g: Geometry | null, thresholds: Record<string, nu
     );
   }
   layer.innerHTML = parts.join("");
+  // Many outlines at once (e.g. the random-weight test models): words only on hover.
+  svg().classList.toggle("crowded", drawn.length > 24);
   return drawn.length;
 }
 
