@@ -88,6 +88,7 @@ fn main() {
                     p
                 ),
                 external_id: Some(format!("EXT-{p}")),
+                birth_date: None,
             })
             .unwrap();
     }
@@ -110,6 +111,7 @@ fn main() {
                 requested_backend: "local".into(),
                 model_version: "m1".into(),
                 actor: "bench".into(),
+                dicom_patient: None,
             })
             .unwrap();
         store
@@ -135,6 +137,7 @@ fn main() {
                     &id,
                     &format!("p{:07}", approved % patients),
                     "Dr Bench",
+                    &pano_core::Thresholds::default(),
                     &format!("k{i:08}"),
                 )
                 .unwrap();

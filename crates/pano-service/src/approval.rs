@@ -50,6 +50,15 @@ pub fn reject_step(status: AnalysisStatus) -> Result<RejectStep, ServiceError> {
     }
 }
 
+/// Decisions on findings are made while the result awaits approval: the approved record is
+/// never changed after the fact, and a rejected analysis has no findings left.
+pub fn review_allowed(status: AnalysisStatus) -> Result<(), ServiceError> {
+    match status {
+        AnalysisStatus::Completed => Ok(()),
+        other => Err(ServiceError::NotReviewable { status: other }),
+    }
+}
+
 pub fn retry_allowed(status: AnalysisStatus) -> Result<(), ServiceError> {
     match status {
         AnalysisStatus::Failed => Ok(()),
@@ -96,6 +105,13 @@ mod tests {
             assert_eq!(reject_step(status).unwrap_err().code(), "cannot_reject");
         }
         assert!(retry_allowed(Failed).is_ok());
+        assert!(review_allowed(Completed).is_ok());
+        for status in [Queued, Running, Failed, Approved, Rejected] {
+            assert_eq!(
+                review_allowed(status).unwrap_err().code(),
+                "analysis_not_reviewable"
+            );
+        }
         assert!(retry_allowed(Completed).is_err());
     }
 }

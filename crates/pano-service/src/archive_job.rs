@@ -5,7 +5,7 @@
 use pano_cloud::storage::{
     input_extension, ApprovedAnalysis, OpaqueId, PermanentStorage, StorageError,
 };
-use pano_store::{ArtefactKind, JobRow, JobState};
+use pano_store::{ArtefactKind, AuditEntry, JobRow, JobState, StoreError};
 
 use crate::events::JobView;
 use crate::service::{parse_temp, Inner, TEST_MODEL_NOTICE};
@@ -72,6 +72,19 @@ async fn archive(inner: &Inner, job: &JobRow) -> Result<String, ServiceError> {
         }
     };
     let csv = blob(ArtefactKind::Csv)?.ok_or(ServiceError::NoResult("CSV"))?;
+    // The reviewed CSV from the stored one, so that its rows, order and `file_name` (the
+    // analysis id, never the file's name) are the same.
+    let decisions = inner.db(|s| s.decisions_of(&analysis.id))?;
+    let stored = std::str::from_utf8(&csv)
+        .ok()
+        .and_then(|text| pano_core::parse_csv(text).ok())
+        .ok_or_else(|| StoreError::Corrupt("the stored CSV cannot be read back".into()))?;
+    let reviewed_csv = crate::service::reviewed_csv(&stored, &decisions).into_bytes();
+    let audit: Vec<serde_json::Value> = inner
+        .db(|s| s.audit_of(&analysis.id))?
+        .into_iter()
+        .map(filed_audit_row)
+        .collect();
     let mut debug_images = Vec::new();
     for (kind, name) in [
         (
@@ -103,6 +116,10 @@ async fn archive(inner: &Inner, job: &JobRow) -> Result<String, ServiceError> {
         "created_at": analysis.created_at,
         "approved_at": analysis.approved_at,
         "approved_by": analysis.approved_by,
+        "reviewed_by": analysis.approved_by,
+        "thresholds": analysis.approved_thresholds,
+        "decisions": decisions,
+        "audit": audit,
     }))
     .expect("serialisable");
     let approved = ApprovedAnalysis {
@@ -111,6 +128,7 @@ async fn archive(inner: &Inner, job: &JobRow) -> Result<String, ServiceError> {
         input_extension: input_extension(&input_ext)?,
         input,
         findings_csv: csv,
+        reviewed_csv,
         analysis_json,
         debug_images,
     };
@@ -126,6 +144,24 @@ async fn archive(inner: &Inner, job: &JobRow) -> Result<String, ServiceError> {
     }
     inner.db(|s| s.mark_archived(&analysis.id, &job.id, &stored.location, &inner.operator))?;
     Ok(stored.location)
+}
+
+/// An audit row as the filed `analysis.json` carries it (`{at, actor, action, detail}`, as
+/// the app shows it). The detail goes along only where
+/// it is ours and names no one: a decision (tooth, finding, before, after, note) and an
+/// approval (the opaque patient id). Other rows' details can name a person (`created`
+/// holds the file's name, which clinics often make from the patient's) or a local path.
+fn filed_audit_row(entry: AuditEntry) -> serde_json::Value {
+    let detail = match entry.action.as_str() {
+        "reviewed" | "approved" => entry.detail,
+        _ => None,
+    };
+    serde_json::json!({
+        "at": entry.at,
+        "actor": entry.actor,
+        "action": entry.action,
+        "detail": detail,
+    })
 }
 
 /// Deletes every temp upload an analysis left in the bucket (after its result, a failure,

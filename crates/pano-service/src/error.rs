@@ -50,6 +50,14 @@ pub enum ServiceError {
     QueueBusy,
     #[error("the analysis has no {0} yet")]
     NoResult(&'static str),
+    #[error("the analysis is {}: only a completed analysis awaiting approval can be reviewed", status.as_str())]
+    NotReviewable { status: AnalysisStatus },
+    #[error("'{0}' is not a date of birth (YYYY-MM-DD, a real date, not in the future)")]
+    InvalidBirthDate(String),
+    #[error("review: {0}")]
+    InvalidReview(String),
+    #[error("thresholds: {0}")]
+    InvalidThresholds(#[from] pano_core::ThresholdError),
 }
 
 impl ServiceError {
@@ -74,6 +82,10 @@ impl ServiceError {
             ServiceError::MissingApprovalDetail(_) => "approval_incomplete",
             ServiceError::QueueBusy => "queue_busy",
             ServiceError::NoResult(_) => "no_result",
+            ServiceError::NotReviewable { .. } => "analysis_not_reviewable",
+            ServiceError::InvalidBirthDate(_) => "invalid_birth_date",
+            ServiceError::InvalidReview(_) => "invalid_review",
+            ServiceError::InvalidThresholds(_) => "invalid_thresholds",
         }
     }
 }

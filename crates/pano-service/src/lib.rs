@@ -16,6 +16,7 @@ mod error;
 mod events;
 mod folders;
 mod local_job;
+mod review;
 mod runner;
 mod service;
 mod settings;
@@ -24,6 +25,9 @@ pub use display_image::DisplayImage;
 pub use error::ServiceError;
 pub use events::{JobView, ServiceEvent};
 pub use folders::{images_in, IMAGE_EXTENSIONS};
+pub use review::{
+    check_birth_date, parse_decision_request, SuggestedPatient, SuggestionSource, MAX_NOTE_CHARS,
+};
 pub use runner::RunMode;
 pub use service::{
     AnalysisDetail, AnalysisService, ApprovalOutcome, CheckWarning, ConnectionCheck, Enqueued,
@@ -34,6 +38,8 @@ pub use settings::{
     RunpodFileSettings, Secrets, Settings,
 };
 
+pub use pano_core::{Decision, DecisionUpdate, Thresholds};
 pub use pano_store::{
-    AnalysisRow, AnalysisStatus, ArtefactKind, HistoryFilter, JobRow, JobState, Patient,
+    AnalysisRow, AnalysisStatus, ArtefactKind, AuditEntry, FindingDecision, HistoryFilter, JobRow,
+    JobState, Patient,
 };

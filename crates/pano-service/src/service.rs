@@ -6,17 +6,22 @@ use std::time::Duration;
 
 use pano_cloud::runpod::{RunpodClient, RunpodEndpoint, RunpodSettings};
 use pano_cloud::storage::{AnyStorage, FolderStorage, OpaqueId, S3Storage, TempUpload};
+use pano_core::{DecisionUpdate, Fdi, FindingKind, Thresholds};
 use pano_engine::{Engine, EngineOptions, ModelManifest};
 use pano_imaging::{import_bytes, ImportLimits};
 use pano_store::{
-    AnalysisRow, AuditAction, AuditEntry, BackendKind, BlobDir, HistoryFilter, JobKind, JobRow,
-    NewAnalysis, NewPatient, Patient, Store, StoreError,
+    AnalysisRow, AnalysisStatus, AuditAction, AuditEntry, BackendKind, BlobDir, DicomPatientTags,
+    FindingDecision, HistoryFilter, JobKind, JobRow, NewAnalysis, NewPatient, Patient, Store,
+    StoreError,
 };
 use serde::Serialize;
 use tokio::sync::{broadcast, Notify};
 
-use crate::approval::{approve_step, reject_step, retry_allowed, ApproveStep, RejectStep};
+use crate::approval::{
+    approve_step, reject_step, retry_allowed, review_allowed, ApproveStep, RejectStep,
+};
 use crate::events::{JobView, ServiceEvent};
+use crate::review::{check_birth_date, check_review_text, SuggestedPatient};
 use crate::settings::{ArchiveSettings, BackendChoice, Secrets, Settings};
 use crate::ServiceError;
 
@@ -66,6 +71,8 @@ pub enum PatientChoice {
     New {
         display_name: String,
         external_id: Option<String>,
+        /// `YYYY-MM-DD`.
+        birth_date: Option<String>,
     },
 }
 
@@ -92,11 +99,19 @@ pub struct AnalysisDetail {
     pub notice: Option<String>,
     pub jobs: Vec<JobRow>,
     pub audit: Vec<AuditEntry>,
+    /// The clinician's decisions in force, by finding then tooth.
+    pub decisions: Vec<FindingDecision>,
+    /// Who the analysis probably shows (from the data only), while it awaits a decision.
+    pub suggested_patient: Option<SuggestedPatient>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
+    /// Exactly the reference's CSV.
     Csv,
+    /// The reference's rows plus `source` (ai, confirmed, rejected, added).
+    ReviewedCsv,
+    /// Findings, decisions, thresholds and the audit trail.
     Json,
 }
 
@@ -259,6 +274,12 @@ impl AnalysisService {
             path: shown,
             source: e,
         })?;
+        // Kept in the database only, to suggest the patient when the result is filed.
+        let dicom_patient = pano_imaging::dicom_patient(&bytes).map(|p| DicomPatientTags {
+            name: p.name,
+            id: p.id,
+            birth_date: p.birth_date,
+        });
         self.inner.blobs.put(&bytes)?;
         let file_name = path
             .file_name()
@@ -277,6 +298,7 @@ impl AnalysisService {
             requested_backend: backend.as_str().into(),
             model_version,
             actor: self.inner.operator.clone(),
+            dicom_patient,
         };
         let row = self.inner.db(|s| s.insert_analysis(&new))?;
         self.inner
@@ -302,8 +324,16 @@ impl AnalysisService {
             Some(p) => Some(self.inner.db(|s| s.patient(p))?),
             None => None,
         };
+        let suggested_patient = match analysis.status {
+            AnalysisStatus::Approved | AnalysisStatus::Rejected => None,
+            _ => self.inner.db(|s| {
+                crate::review::suggested_patient(s, &analysis.id, &analysis.image_sha256)
+            })?,
+        };
         let detail = AnalysisDetail {
             patient,
+            decisions: self.inner.db(|s| s.decisions_of(id))?,
+            suggested_patient,
             findings: assessment
                 .map(|a| a.findings().collect())
                 .unwrap_or_default(),
@@ -319,8 +349,8 @@ impl AnalysisService {
         Ok(AnalysisDetail { audit, ..detail })
     }
 
-    /// The CSV (exactly the reference format) or a JSON document with the findings and
-    /// what made them.
+    /// The CSV (exactly the reference format), the reviewed CSV, or a JSON document with
+    /// the findings, the clinician's decisions and thresholds, and the audit trail.
     pub fn export(
         &self,
         id: &str,
@@ -333,6 +363,14 @@ impl AnalysisService {
                 .csv
                 .map(String::into_bytes)
                 .ok_or(ServiceError::NoResult("findings")),
+            ExportFormat::ReviewedCsv => {
+                let stem = stem(&detail.analysis.original_file_name);
+                let assessment = self
+                    .inner
+                    .db(|s| s.assessment(id, &stem))?
+                    .ok_or(ServiceError::NoResult("findings"))?;
+                Ok(reviewed_csv(&assessment, &detail.decisions).into_bytes())
+            }
             ExportFormat::Json => {
                 if detail.findings.is_empty() {
                     return Err(ServiceError::NoResult("findings"));
@@ -341,6 +379,9 @@ impl AnalysisService {
                     "analysis": detail.analysis,
                     "notice": detail.notice,
                     "findings": detail.findings,
+                    "thresholds": detail.analysis.approved_thresholds,
+                    "decisions": detail.decisions,
+                    "audit": detail.audit,
                 });
                 Ok(serde_json::to_vec_pretty(&doc).expect("serialisable"))
             }
@@ -378,6 +419,42 @@ impl AnalysisService {
         Ok(self.inner.blobs.get(&sha)?)
     }
 
+    /// The audit rows of an analysis, oldest first.
+    pub fn audit_trail(&self, id: &str) -> Result<Vec<AuditEntry>, ServiceError> {
+        self.inner.db(|s| s.analysis(id))?;
+        self.inner.db(|s| s.audit_of(id))
+    }
+
+    /// Records the clinician's decision on one finding of one tooth (or clears it, back to
+    /// the AI's score), with its audit row, while the analysis awaits approval. Returns every
+    /// decision of the analysis afterwards.
+    pub fn decide_finding(
+        &self,
+        id: &str,
+        fdi: Fdi,
+        finding: FindingKind,
+        update: DecisionUpdate,
+        note: Option<&str>,
+        by: &str,
+    ) -> Result<Vec<FindingDecision>, ServiceError> {
+        let (by, note) = check_review_text(by, note)?;
+        let analysis = self.inner.db(|s| s.analysis(id))?;
+        review_allowed(analysis.status)?;
+        let decided = self
+            .inner
+            .db(|s| s.decide_finding(id, fdi, finding, update, note, by));
+        match decided {
+            // Approved or rejected between the check and the change (another window or
+            // process): the store's guard refused it; say what it is now.
+            Err(ServiceError::Store(StoreError::NotReviewable { .. })) => {
+                let now = self.inner.db(|s| s.analysis(id))?;
+                review_allowed(now.status)?;
+                Err(ServiceError::NotReviewable { status: now.status })
+            }
+            other => other,
+        }
+    }
+
     pub fn history(&self, filter: &HistoryFilter) -> Result<Vec<AnalysisRow>, ServiceError> {
         self.inner.db(|s| s.history(filter))
     }
@@ -391,15 +468,22 @@ impl AnalysisService {
         self.inner.db(|s| s.search_patients(query, limit))
     }
 
+    /// A new patient; `birth_date` is `YYYY-MM-DD` (a real date, not in the future).
     pub fn create_patient(
         &self,
         display_name: &str,
         external_id: Option<&str>,
+        birth_date: Option<&str>,
     ) -> Result<Patient, ServiceError> {
         let name = display_name.trim();
         if name.is_empty() {
             return Err(ServiceError::MissingApprovalDetail("a patient name"));
         }
+        let birth_date = birth_date
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(check_birth_date)
+            .transpose()?;
         self.inner.db(|s| {
             s.insert_patient(&NewPatient {
                 id: OpaqueId::random().to_string(),
@@ -408,17 +492,21 @@ impl AnalysisService {
                     .map(str::trim)
                     .filter(|e| !e.is_empty())
                     .map(String::from),
+                birth_date,
             })
         })
     }
 
-    /// Approves a completed analysis for a patient, then tries to file it at once; if the
-    /// storage is down the archive job waits in the queue. Approving again is harmless.
+    /// Approves a completed analysis for a patient with the thresholds the clinician
+    /// reviewed it with, then tries to file it at once; if the storage is down the archive
+    /// job waits in the queue. Approving again is harmless (the first approval's thresholds
+    /// stand).
     pub async fn approve(
         &self,
         id: &str,
         patient: PatientChoice,
         approver: &str,
+        thresholds: Thresholds,
     ) -> Result<ApprovalOutcome, ServiceError> {
         let approver = approver.trim();
         if approver.is_empty() {
@@ -449,12 +537,17 @@ impl AnalysisService {
                         PatientChoice::New {
                             display_name,
                             external_id,
-                        } => self.create_patient(&display_name, external_id.as_deref())?,
+                            birth_date,
+                        } => self.create_patient(
+                            &display_name,
+                            external_id.as_deref(),
+                            birth_date.as_deref(),
+                        )?,
                     };
                     let job_id = new_id();
                     let changed = self
                         .inner
-                        .db(|s| s.mark_approved(id, &patient.id, approver, &job_id))?;
+                        .db(|s| s.mark_approved(id, &patient.id, approver, &thresholds, &job_id))?;
                     if !changed {
                         // Someone else changed it between the check and the update: report the
                         // state it is in now.
@@ -464,6 +557,7 @@ impl AnalysisService {
                             id,
                             PatientChoice::Existing(patient.id),
                             approver,
+                            thresholds,
                         ))
                         .await;
                     }
@@ -802,6 +896,19 @@ pub(crate) fn stem(file_name: &str) -> String {
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "image".into())
+}
+
+/// The reviewed CSV of an assessment: its rows with the decision on each.
+pub(crate) fn reviewed_csv(
+    assessment: &pano_core::Assessment,
+    decisions: &[FindingDecision],
+) -> String {
+    pano_core::write_reviewed_csv(assessment, |fdi, finding| {
+        decisions
+            .iter()
+            .find(|d| u32::from(d.fdi) == fdi.number() && d.finding == finding)
+            .map(|d| d.decision)
+    })
 }
 
 pub(crate) fn parse_temp(json: Option<&str>) -> Option<TempUpload> {

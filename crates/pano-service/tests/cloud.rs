@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use pano_cloud::storage::{S3Credentials, S3Settings};
 use pano_service::{
     AnalysisService, AnalysisStatus, ArchiveSettings, BackendChoice, JobView, PatientChoice,
-    RetrySettings, RunMode, RunpodFileSettings, Secrets, Settings,
+    RetrySettings, RunMode, RunpodFileSettings, Secrets, Settings, Thresholds,
 };
 use pano_testkit::{
     distinct_radiographs, LocalRunpod, S3Peer, ACCESS_KEY, BUCKET, RUNPOD_ENDPOINT, RUNPOD_KEY,
@@ -104,15 +104,28 @@ fn a_cloud_analysis_equals_the_local_one_and_is_filed_in_the_bucket() {
             service.open_analysis(&a, "t").unwrap().csv
         );
 
-        // Approved: the set lands under patients/, the temp object goes.
+        // Reviewed, then approved: the set lands under patients/ with the reviewed CSV, the
+        // temp object goes.
+        service
+            .decide_finding(
+                &a,
+                pano_core::Fdi::new(36).unwrap(),
+                pano_core::FindingKind::Caries,
+                pano_core::DecisionUpdate::Set(pano_core::Decision::Added),
+                Some("occlusal"),
+                "Dr Bell",
+            )
+            .unwrap();
         let outcome = service
             .approve(
                 &a,
                 PatientChoice::New {
                     display_name: "Ada".into(),
                     external_id: None,
+                    birth_date: None,
                 },
                 "Dr Bell",
+                Thresholds::default(),
             )
             .await
             .unwrap();
@@ -125,8 +138,26 @@ fn a_cloud_analysis_equals_the_local_one_and_is_filed_in_the_bucket() {
             "{location}"
         );
         let filed = s3.keys("patients/");
-        assert_eq!(filed.len(), 5, "{filed:?}");
+        assert_eq!(filed.len(), 6, "{filed:?}");
         assert!(filed.iter().any(|k| k.ends_with("/input.png")));
+        let object = |name: &str| {
+            let key = filed.iter().find(|k| k.ends_with(name)).unwrap();
+            std::fs::read_to_string(s3.dir.path().join(BUCKET).join(key)).unwrap()
+        };
+        let reviewed = pano_core::parse_reviewed_csv(&object("/reviewed.csv")).unwrap();
+        assert_eq!(reviewed.assessment.name, a, "named by the analysis id");
+        assert_eq!(
+            reviewed.decisions,
+            [(
+                pano_core::Fdi::new(36).unwrap(),
+                pano_core::FindingKind::Caries,
+                pano_core::Decision::Added
+            )]
+        );
+        let json: serde_json::Value = serde_json::from_str(&object("/analysis.json")).unwrap();
+        assert_eq!(json["thresholds"]["CARIES"], 0.5);
+        assert_eq!(json["decisions"][0]["note"], "occlusal");
+        assert_eq!(json["reviewed_by"], "Dr Bell");
         // Rejected: the temp object is deleted.
         service.reject(&b, "Dr Bell").await.unwrap();
         assert!(s3.keys("temp/").is_empty(), "{:?}", s3.keys("temp/"));
@@ -367,8 +398,10 @@ fn cloud_jobs_wait_while_the_keychain_is_locked_and_run_once_it_opens() {
             PatientChoice::New {
                 display_name: "Ada".into(),
                 external_id: None,
+                birth_date: None,
             },
             "Dr Bell",
+            Thresholds::default(),
         ))
         .unwrap();
     assert_eq!(outcome.archived_location, None);
@@ -384,7 +417,7 @@ fn cloud_jobs_wait_while_the_keychain_is_locked_and_run_once_it_opens() {
     let service = open(secrets());
     run_until_idle(&service);
     assert!(service.analysis(&id).unwrap().archived_location.is_some());
-    assert_eq!(s3.keys("patients/").len(), 5);
+    assert_eq!(s3.keys("patients/").len(), 6);
 }
 
 #[test]
@@ -407,8 +440,10 @@ fn the_clinic_may_archive_the_de_identified_pixels_instead_of_the_file() {
                 PatientChoice::New {
                     display_name: "Zyxwvut Qorbelline".into(),
                     external_id: None,
+                    birth_date: None,
                 },
                 "Dr Bell",
+                Thresholds::default(),
             )
             .await
             .unwrap();

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use pano_service::{
     AnalysisService, AnalysisStatus, ArchiveSettings, ArtefactKind, BackendChoice, HistoryFilter,
-    JobView, PatientChoice, RetrySettings, RunMode, Secrets, Settings,
+    JobView, PatientChoice, RetrySettings, RunMode, Secrets, Settings, Thresholds,
 };
 use pano_testkit::{sample_path, test_models};
 
@@ -113,8 +113,10 @@ async fn analyse_cache_approve_and_file_in_the_archive() {
             PatientChoice::New {
                 display_name: "Ada Lovelace".into(),
                 external_id: Some("EXT-1".into()),
+                birth_date: None,
             },
             "Dr Bell",
+            Thresholds::default(),
         )
         .await
         .unwrap();
@@ -129,7 +131,8 @@ async fn analyse_cache_approve_and_file_in_the_archive() {
             "debug/instance-detection.jpg",
             "debug/semantic-segmentation.jpg",
             "findings.csv",
-            "input.jpg"
+            "input.jpg",
+            "reviewed.csv"
         ]
     );
     assert_eq!(
@@ -157,13 +160,19 @@ async fn analyse_cache_approve_and_file_in_the_archive() {
             &id,
             PatientChoice::Existing(outcome.patient.id.clone()),
             "Dr Bell",
+            Thresholds::default(),
         )
         .await
         .unwrap();
     assert!(repeat.already_approved);
-    let other = service.create_patient("Someone Else", None).unwrap();
+    let other = service.create_patient("Someone Else", None, None).unwrap();
     let err = service
-        .approve(&id, PatientChoice::Existing(other.id), "Dr Bell")
+        .approve(
+            &id,
+            PatientChoice::Existing(other.id),
+            "Dr Bell",
+            Thresholds::default(),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.code(), "approved_for_another_patient");
@@ -173,7 +182,7 @@ async fn analyse_cache_approve_and_file_in_the_archive() {
     );
     assert_eq!(
         walk(&archive.join("patients")).len(),
-        5,
+        6,
         "still exactly one set"
     );
 
@@ -239,8 +248,10 @@ async fn approval_waits_for_an_unmounted_archive_and_rejection_discards() {
             PatientChoice::New {
                 display_name: "P".into(),
                 external_id: None,
+                birth_date: None,
             },
             "Dr Bell",
+            Thresholds::default(),
         )
         .await;
     assert_eq!(
@@ -257,8 +268,10 @@ async fn approval_waits_for_an_unmounted_archive_and_rejection_discards() {
             PatientChoice::New {
                 display_name: "Grace Hopper".into(),
                 external_id: None,
+                birth_date: None,
             },
             "Dr Bell",
+            Thresholds::default(),
         )
         .await
         .unwrap();
@@ -286,7 +299,7 @@ async fn approval_waits_for_an_unmounted_archive_and_rejection_discards() {
         .unwrap()
         .unwrap();
     assert!(service.analysis(&a).unwrap().archived_location.is_some());
-    assert_eq!(walk(&archive.join("patients")).len(), 5);
+    assert_eq!(walk(&archive.join("patients")).len(), 6);
 
     // Rejection discards the result and its files; the image can be analysed afresh.
     let blobs_before = walk(&dir.path().join("data/blobs")).len();
@@ -340,8 +353,10 @@ async fn bad_input_is_refused_with_nothing_stored_and_approval_needs_an_archive(
             PatientChoice::New {
                 display_name: "P".into(),
                 external_id: None,
+                birth_date: None,
             },
             "Dr Bell",
+            Thresholds::default(),
         )
         .await
         .unwrap_err();

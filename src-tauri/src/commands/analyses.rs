@@ -133,9 +133,14 @@ pub async fn approve(
         } => PatientChoice::New {
             display_name,
             external_id,
+            // Until the command takes the patient's birth date and the UI's thresholds.
+            birth_date: None,
         },
     };
-    Ok(state.service()?.approve(&id, patient, &approver).await?)
+    Ok(state
+        .service()?
+        .approve(&id, patient, &approver, pano_service::Thresholds::default())
+        .await?)
 }
 
 #[tauri::command]
