@@ -6,6 +6,7 @@ mod context;
 mod inputs;
 mod manage;
 mod out_names;
+mod review;
 mod summary;
 
 use std::path::PathBuf;
@@ -53,6 +54,9 @@ enum Command {
     Patients(manage::PatientsArgs),
     /// Approve a completed analysis for a patient and file it in permanent storage.
     Approve(manage::ApproveArgs),
+    /// Confirm, reject or add a finding of a completed analysis (or clear the decision),
+    /// before approving it.
+    Review(review::ReviewArgs),
     /// Reject an analysis: its results and temp upload are discarded.
     Reject(manage::RejectArgs),
     /// Write an analysis's findings as the reference CSV or as JSON.
@@ -103,6 +107,7 @@ fn main() -> ExitCode {
             Command::History(args) => manage::history(&cli.global, &args),
             Command::Patients(args) => manage::patients(&cli.global, &args),
             Command::Approve(args) => manage::approve(&cli.global, &args).await,
+            Command::Review(args) => review::review(&cli.global, &args),
             Command::Reject(args) => manage::reject(&cli.global, &args).await,
             Command::Export(args) => manage::export(&cli.global, &args),
             Command::Cancel(args) => manage::cancel(&cli.global, &args).await,

@@ -4,8 +4,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use pano_core::ThresholdError;
 use pano_service::{
     AnalysisRow, AnalysisStatus, ExportFormat, HistoryFilter, PatientChoice, RunMode, ServiceError,
+    Thresholds,
 };
 
 use crate::context::{open_from, report};
@@ -66,6 +68,13 @@ pub struct ApproveArgs {
     /// The new patient's id in the clinic's own records.
     #[arg(long, requires = "new_patient")]
     pub external_id: Option<String>,
+    /// The new patient's date of birth, YYYY-MM-DD.
+    #[arg(long, requires = "new_patient")]
+    pub birth_date: Option<String>,
+    /// The threshold a finding kind was reviewed with, KIND=VALUE (e.g. caries=0.4);
+    /// repeatable; kinds not given are 0.5. Filed with the approval.
+    #[arg(long = "threshold", value_name = "KIND=VALUE")]
+    pub thresholds: Vec<String>,
     /// The approving clinician.
     #[arg(long, env = "PANO_USER")]
     pub by: String,
@@ -82,7 +91,8 @@ pub struct RejectArgs {
 #[derive(clap::Args)]
 pub struct ExportArgs {
     pub analysis: String,
-    /// csv (the reference format) or json.
+    /// csv (the reference format), reviewed-csv (plus the clinician's decision per row) or
+    /// json (with decisions and the audit trail).
     #[arg(long, default_value = "csv")]
     pub format: String,
     /// File to write; standard output when absent.
@@ -155,10 +165,11 @@ fn row_line(row: &AnalysisRow) -> String {
         } else {
             ""
         },
-        row.patient_id
-            .as_deref()
-            .map(|p| format!("  patient {p}"))
-            .unwrap_or_default()
+        match (&row.patient_name, &row.patient_id) {
+            (Some(name), Some(id)) => format!("  patient {name} ({id})"),
+            (None, Some(id)) => format!("  patient {id}"),
+            _ => String::new(),
+        }
     )
 }
 
@@ -210,13 +221,19 @@ pub fn patients(global: &GlobalArgs, args: &PatientsArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(found) => {
+            if found.is_empty() {
+                println!("no patient matches '{}'", args.query);
+            }
             for p in found {
                 println!(
-                    "{}  {}{}",
+                    "{}  {}{}{}",
                     p.id,
                     p.display_name,
                     p.external_id
                         .map(|e| format!("  ({e})"))
+                        .unwrap_or_default(),
+                    p.birth_date
+                        .map(|d| format!("  born {d}"))
                         .unwrap_or_default()
                 );
             }
@@ -236,10 +253,18 @@ pub async fn approve(global: &GlobalArgs, args: &ApproveArgs) -> ExitCode {
         (None, Some(name)) => PatientChoice::New {
             display_name: name.clone(),
             external_id: args.external_id.clone(),
+            birth_date: args.birth_date.clone(),
         },
         (None, None) => unreachable!("clap requires one of --patient and --new-patient"),
     };
-    match service.approve(&args.analysis, patient, &args.by).await {
+    let thresholds = match thresholds_from(&args.thresholds) {
+        Ok(t) => t,
+        Err(e) => return report(&e),
+    };
+    match service
+        .approve(&args.analysis, patient, &args.by, thresholds)
+        .await
+    {
         Ok(outcome) => {
             if outcome.already_approved {
                 println!("already approved for patient {}", outcome.patient.id);
@@ -262,6 +287,21 @@ pub async fn approve(global: &GlobalArgs, args: &ApproveArgs) -> ExitCode {
     }
 }
 
+/// `KIND=VALUE` flags as thresholds (each kind at most once; the rest 0.5).
+fn thresholds_from(flags: &[String]) -> Result<Thresholds, ServiceError> {
+    let mut thresholds = Thresholds::default();
+    let mut seen = Vec::new();
+    for flag in flags {
+        let (kind, value) = Thresholds::parse_assignment(flag)?;
+        if seen.contains(&kind) {
+            return Err(ThresholdError::Duplicate(kind.csv_name()).into());
+        }
+        seen.push(kind);
+        thresholds.set(kind, value)?;
+    }
+    Ok(thresholds)
+}
+
 pub async fn reject(global: &GlobalArgs, args: &RejectArgs) -> ExitCode {
     let service = match open_from(global) {
         Ok(s) => s,
@@ -279,9 +319,10 @@ pub async fn reject(global: &GlobalArgs, args: &RejectArgs) -> ExitCode {
 pub fn export(global: &GlobalArgs, args: &ExportArgs) -> ExitCode {
     let format = match args.format.as_str() {
         "csv" => ExportFormat::Csv,
+        "reviewed-csv" => ExportFormat::ReviewedCsv,
         "json" => ExportFormat::Json,
         other => {
-            eprintln!("error: unknown format '{other}' (csv or json)");
+            eprintln!("error: unknown format '{other}' (csv, reviewed-csv or json)");
             return ExitCode::from(2);
         }
     };

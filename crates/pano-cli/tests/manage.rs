@@ -128,3 +128,174 @@ fn analyse_approve_find_and_export_from_the_command_line() {
     let unknown = pano(&data, &["export", "no-such-id"]);
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no analysis with id no-such-id"));
 }
+
+#[test]
+fn review_then_approve_with_thresholds_and_a_birth_date_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let archive = dir.path().join("archive");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::create_dir_all(&archive).unwrap();
+    std::fs::write(
+        data.join("settings.toml"),
+        format!(
+            "backend = \"local\"\n[archive]\nkind = \"folder\"\npath = {:?}\n",
+            archive.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let image = pano_testkit::repo_root().join("tests/data/pan-small-square.png");
+    let line = ok(&pano(
+        &data,
+        &[
+            "analyze",
+            image.to_str().unwrap(),
+            "--json",
+            "--out",
+            dir.path().join("out").to_str().unwrap(),
+        ],
+    ));
+    let json: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    let id = json["analysis_id"].as_str().unwrap().to_string();
+
+    let confirmed = ok(&pano(
+        &data,
+        &[
+            "review",
+            &id,
+            "--confirm",
+            "16:caries",
+            "--note",
+            "distal",
+            "--by",
+            "Dr Bell",
+        ],
+    ));
+    assert!(confirmed.contains("16 caries"), "{confirmed}");
+    assert!(
+        confirmed.contains("confirmed by Dr Bell: distal"),
+        "{confirmed}"
+    );
+    ok(&pano(
+        &data,
+        &["review", &id, "--reject", "21:FILLING", "--by", "Dr Bell"],
+    ));
+    let added = ok(&pano(
+        &data,
+        &[
+            "review",
+            &id,
+            "--add",
+            "46:periapical radiolucency",
+            "--by",
+            "Dr Bell",
+            "--json",
+        ],
+    ));
+    let decisions: serde_json::Value = serde_json::from_str(&added).unwrap();
+    assert_eq!(decisions.as_array().unwrap().len(), 3);
+    for (args, code) in [
+        (vec!["--add", "19:caries"], "invalid_review"),
+        (vec!["--add", "16:gum"], "invalid_review"),
+        (vec!["--add", "16-caries"], "invalid_review"),
+    ] {
+        let mut all = vec!["review", id.as_str()];
+        all.extend(args);
+        all.extend(["--by", "Dr Bell"]);
+        let refused = pano(&data, &all);
+        assert_eq!(refused.status.code(), Some(1));
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains(code),
+            "{}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+    }
+    let no_by = pano(&data, &["review", &id, "--clear", "16:caries"]);
+    assert!(!no_by.status.success(), "a decision needs the clinician");
+
+    let bad_date = pano(
+        &data,
+        &[
+            "approve",
+            &id,
+            "--new-patient",
+            "Grace Hopper",
+            "--birth-date",
+            "1906-13-09",
+            "--by",
+            "Dr Bell",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&bad_date.stderr).contains("[invalid_birth_date]"));
+    let bad_threshold = pano(
+        &data,
+        &[
+            "approve",
+            &id,
+            "--new-patient",
+            "Grace Hopper",
+            "--threshold",
+            "caries=2",
+            "--by",
+            "Dr Bell",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&bad_threshold.stderr).contains("[invalid_thresholds]"));
+    let approved = ok(&pano(
+        &data,
+        &[
+            "approve",
+            &id,
+            "--new-patient",
+            "Grace Hopper",
+            "--birth-date",
+            "1906-12-09",
+            "--threshold",
+            "caries=0.25",
+            "--threshold",
+            "RESIDUAL_ROOT=0.7",
+            "--by",
+            "Dr Bell",
+        ],
+    ));
+    let set = approved
+        .lines()
+        .find_map(|l| l.strip_prefix("filed in "))
+        .expect("filed at once")
+        .to_string();
+    let set = Path::new(&set);
+    let reviewed = std::fs::read_to_string(set.join("reviewed.csv")).unwrap();
+    assert_eq!(reviewed.lines().count(), 257);
+    assert!(reviewed.contains(&format!("{id},16,CARIES,")));
+    let sources: Vec<&str> = reviewed
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit(',').next().unwrap())
+        .filter(|s| *s != "ai")
+        .collect();
+    assert_eq!(sources, ["rejected", "confirmed", "added"]);
+    let filed: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(set.join("analysis.json")).unwrap()).unwrap();
+    assert_eq!(filed["thresholds"]["CARIES"], 0.25);
+    assert_eq!(filed["thresholds"]["RESIDUAL_ROOT"], 0.7f32 as f64);
+    assert_eq!(filed["thresholds"]["FILLING"], 0.5);
+    assert_eq!(filed["decisions"].as_array().unwrap().len(), 3);
+    assert!(filed["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["action"] == "reviewed"));
+
+    let late = pano(
+        &data,
+        &["review", &id, "--clear", "16:caries", "--by", "Dr Bell"],
+    );
+    assert!(String::from_utf8_lossy(&late.stderr).contains("[analysis_not_reviewable]"));
+    let history = ok(&pano(&data, &["history"]));
+    assert!(history.contains("patient Grace Hopper ("), "{history}");
+    let patients = ok(&pano(&data, &["patients", "grace"]));
+    assert!(patients.contains("born 1906-12-09"), "{patients}");
+    assert!(ok(&pano(&data, &["patients", "nobody"])).contains("no patient matches"));
+    let exported = ok(&pano(&data, &["export", &id, "--format", "reviewed-csv"]));
+    assert!(exported.starts_with("file_name,fdi,finding,score,source\npan-small-square,11,"));
+}
