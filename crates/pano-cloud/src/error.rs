@@ -13,6 +13,8 @@ pub enum CloudError {
     WrongShape(String),
     #[error("the worker's findings are invalid: {0}")]
     InvalidFindings(#[from] pano_core::CoreError),
+    #[error("the worker's geometry is invalid: {0}")]
+    BadGeometry(#[from] pano_core::GeometryError),
     #[error("the worker's debug image '{name}' is unusable: {reason}")]
     BadDebugImage { name: &'static str, reason: String },
 }

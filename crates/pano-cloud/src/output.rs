@@ -1,7 +1,7 @@
 //! Strict validation of a worker's output before anything is stored.
 
 use base64::Engine as _;
-use pano_core::{Assessment, WorkerOutput};
+use pano_core::{AnalysisGeometry, Assessment, WorkerOutput};
 
 use crate::CloudError;
 
@@ -39,6 +39,27 @@ pub struct ValidatedOutput {
     /// The models the worker says it ran, when it says so (ours does).
     pub model_version: Option<String>,
     pub test_model: bool,
+    /// Tooth regions and finding instances, when the worker sent them (ours does; older
+    /// workers do not). Consistent in itself; whether it is of the analysed image's size is
+    /// for the caller, who knows the image: [`ValidatedOutput::geometry_of_image`].
+    pub geometry: Option<AnalysisGeometry>,
+}
+
+impl ValidatedOutput {
+    /// The geometry, if any, once it is known to be of a `width` x `height` image.
+    pub fn geometry_of_image(
+        &self,
+        width: u32,
+        height: u32,
+    ) -> Result<Option<&AnalysisGeometry>, CloudError> {
+        match &self.geometry {
+            Some(g) => {
+                g.check_image_size(width, height)?;
+                Ok(Some(g))
+            }
+            None => Ok(None),
+        }
+    }
 }
 
 const NAMES: [&str; 2] = [
@@ -46,8 +67,9 @@ const NAMES: [&str; 2] = [
     pano_core::DEBUG_INSTANCE_DETECTION,
 ];
 
-/// Checks a job's `output`: its size, its shape, 256 valid findings in either spelling, and
-/// debug images that are JPEGs within limits (or HTTPS URLs, fetched later with limits).
+/// Checks a job's `output`: its size, its shape, 256 valid findings in either spelling,
+/// debug images that are JPEGs within limits (or HTTPS URLs, fetched later with limits), and
+/// the optional geometry (absent: `None`; malformed: [`CloudError::BadGeometry`]).
 /// `name` is the image's stem, which the result takes (a worker's CSV names a temp file).
 pub fn validate_output(
     output: &serde_json::Value,
@@ -65,6 +87,7 @@ pub fn validate_output(
     let parsed: WorkerOutput = serde_json::from_value(output.clone())
         .map_err(|e| CloudError::WrongShape(e.to_string()))?;
     let assessment = parsed.assessment(name)?;
+    let geometry = parsed.geometry(None)?;
     let mut images: [Option<DebugImageSource>; 2] = [None, None];
     if let Some(b64) = &parsed.debug_images {
         for (slot, (key, value)) in images.iter_mut().zip(
@@ -111,6 +134,7 @@ pub fn validate_output(
         instance_detection,
         model_version,
         test_model: parsed.test_model,
+        geometry,
     })
 }
 

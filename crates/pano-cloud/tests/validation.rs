@@ -2,7 +2,7 @@ use base64::Engine as _;
 use pano_cloud::{
     validate_output, CloudError, DebugImageSource, JobState, JobStatus, OutputLimits,
 };
-use pano_core::{Assessment, DebugImages, WorkerOutput, NUM_TEETH};
+use pano_core::{Assessment, DebugImages, GeometryError, WorkerOutput, NUM_TEETH};
 use serde_json::{json, Value};
 
 fn good_output() -> Value {
@@ -183,6 +183,67 @@ fn the_engines_own_output_round_trips() {
             .unwrap()
             .assessment,
         a
+    );
+}
+
+/// Geometry as our worker sends it: one tooth, one finding instance.
+fn geometry_json() -> Value {
+    json!({
+        "version": 1, "width": 640, "height": 320,
+        "teeth": [{"fdi": 16, "outline": [[10, 10, 60, 10, 60, 90, 10, 90]]}],
+        "findings": [{"id": 0, "finding": "CARIES", "score": 0.83, "box": [12.5, 20.0, 40.1, 50.0],
+                      "outline": [[12, 20, 41, 20, 41, 50]], "teeth": [{"fdi": 16, "share": 0.92}]}]
+    })
+}
+
+#[test]
+fn geometry_is_validated_when_present_and_absent_is_none() {
+    let limits = OutputLimits::default();
+    let v = validate_output(&good_output(), "x", &limits).unwrap();
+    assert_eq!(v.geometry, None);
+    assert_eq!(v.geometry_of_image(640, 320), Ok(None));
+
+    let mut out = good_output();
+    out["geometry"] = geometry_json();
+    let v = validate_output(&out, "x", &limits).unwrap();
+    let g = v.geometry_of_image(640, 320).unwrap().unwrap();
+    assert_eq!(g.teeth[0].fdi.number(), 16);
+    assert_eq!(g.findings[0].finding, pano_core::FindingKind::Caries);
+    assert_eq!(
+        v.geometry_of_image(641, 320).unwrap_err(),
+        CloudError::BadGeometry(GeometryError::WrongImageSize {
+            width: 640,
+            height: 320,
+            expected_width: 641,
+            expected_height: 320
+        })
+    );
+
+    let refused = |edit: &dyn Fn(&mut Value)| {
+        let mut out = good_output();
+        out["geometry"] = geometry_json();
+        edit(&mut out["geometry"]);
+        validate_output(&out, "x", &limits).unwrap_err()
+    };
+    assert_eq!(
+        refused(&|g| g["version"] = json!(2)),
+        CloudError::BadGeometry(GeometryError::UnsupportedVersion(2))
+    );
+    assert_eq!(
+        refused(&|g| g["teeth"][0]["fdi"] = json!(99)),
+        CloudError::BadGeometry(GeometryError::UnknownTooth(99))
+    );
+    assert!(matches!(
+        refused(&|g| g["findings"][0]["outline"][0][0] = json!(700)),
+        CloudError::BadGeometry(GeometryError::PointOutside { x: 700, .. })
+    ));
+    assert!(matches!(
+        refused(&|g| *g = json!("not geometry")),
+        CloudError::BadGeometry(GeometryError::Shape(_))
+    ));
+    assert_eq!(
+        refused(&|g| g["findings"][0]["score"] = json!(-0.5)).to_string(),
+        "the worker's geometry is invalid: finding instance 0: score -0.5 is not a number in [0, 1]"
     );
 }
 

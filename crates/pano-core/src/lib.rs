@@ -7,6 +7,7 @@ mod assessment;
 mod csv;
 mod error;
 mod finding;
+mod geometry;
 mod review;
 mod thresholds;
 mod tooth;
@@ -19,6 +20,10 @@ pub use csv::{
 };
 pub use error::CoreError;
 pub use finding::FindingKind;
+pub use geometry::{
+    AnalysisGeometry, FindingInstance, GeometryError, Ring, ToothOutline, ToothShare,
+    GEOMETRY_VERSION, MAX_FINDING_INSTANCES, MAX_GEOMETRY_JSON_BYTES, MAX_GEOMETRY_POINTS,
+};
 pub use review::{Decision, DecisionUpdate, AI_SOURCE};
 pub use thresholds::{ThresholdError, Thresholds, DEFAULT_THRESHOLD};
 pub use tooth::{Fdi, ToothIndex, NUM_TEETH};

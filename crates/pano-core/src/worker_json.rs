@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Assessment, CoreError, ToothFinding, NUM_ENTRIES};
+use crate::{AnalysisGeometry, Assessment, CoreError, GeometryError, ToothFinding, NUM_ENTRIES};
 
 pub const DEBUG_SEMANTIC_SEGMENTATION: &str = "semantic-segmentation.jpg";
 pub const DEBUG_INSTANCE_DETECTION: &str = "instance-detection.jpg";
@@ -45,6 +45,12 @@ pub struct WorkerOutput {
     /// Results of random-weight test models: labelled "not for diagnosis" wherever shown.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub test_model: bool,
+    /// The analysis's tooth regions and finding instances ([`AnalysisGeometry`]'s JSON). Kept
+    /// as raw JSON here so that a malformed one is refused with its own error by
+    /// [`WorkerOutput::geometry`] rather than failing the whole output's parse; clients that
+    /// predate it ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub geometry: Option<serde_json::Value>,
 }
 
 impl WorkerOutput {
@@ -57,7 +63,25 @@ impl WorkerOutput {
             debug_image_urls: None,
             model_version: None,
             test_model: false,
+            geometry: None,
         }
+    }
+
+    pub fn with_geometry(mut self, geometry: &AnalysisGeometry) -> Self {
+        self.geometry = serde_json::to_value(geometry).ok();
+        self
+    }
+
+    /// The geometry, checked: `None` when the worker sent none. With `image_size`, it must be
+    /// that of the analysed image.
+    pub fn geometry(
+        &self,
+        image_size: Option<(u32, u32)>,
+    ) -> Result<Option<AnalysisGeometry>, GeometryError> {
+        self.geometry
+            .as_ref()
+            .map(|value| AnalysisGeometry::from_untrusted_value(value, image_size))
+            .transpose()
     }
 
     pub fn with_model_version(mut self, version: &str, test_model: bool) -> Self {
@@ -135,6 +159,36 @@ mod tests {
             out.assessment("img"),
             Err(CoreError::ScoreOutOfRange { .. })
         ));
+    }
+
+    #[test]
+    fn geometry_is_optional_and_checked_when_present() {
+        let a = Assessment::from_scores("img", [[0.25; NUM_TEETH]; 8]).unwrap();
+        let plain = WorkerOutput::from_assessment(&a, None);
+        assert!(!serde_json::to_string(&plain).unwrap().contains("geometry"));
+        assert_eq!(plain.geometry(None), Ok(None));
+
+        let g = AnalysisGeometry::new(640, 320);
+        let with = plain.clone().with_geometry(&g);
+        let json = serde_json::to_string(&with).unwrap();
+        assert!(json.contains(
+            r#""geometry":{"findings":[],"height":320,"teeth":[],"version":1,"width":640}"#
+        ));
+        let back: WorkerOutput = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.geometry(Some((640, 320))), Ok(Some(g)));
+        assert!(matches!(
+            back.geometry(Some((641, 320))),
+            Err(GeometryError::WrongImageSize { .. })
+        ));
+
+        // A malformed geometry does not stop the findings from parsing; it is its own error.
+        let bad = json.replace(r#""version":1"#, r#""version":9"#);
+        let back: WorkerOutput = serde_json::from_str(&bad).unwrap();
+        assert_eq!(back.assessment("img").unwrap(), a);
+        assert_eq!(
+            back.geometry(None),
+            Err(GeometryError::UnsupportedVersion(9))
+        );
     }
 
     // The parser's property tests (fuzzing): tests/fuzz_core.rs.

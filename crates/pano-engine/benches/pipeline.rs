@@ -87,14 +87,18 @@ fn main() {
             // Post-processing and mask decoding scale with the masks' total area, so the
             // bench says how deep they overlap (random-weight models: far more than real ones).
             let mask_pixels: u64 = analysis.detections.iter().map(|d| d.mask.area()).sum();
+            let geometry_bytes = serde_json::to_vec(&analysis.geometry).map_or(0, |j| j.len());
             name = format!(
-                "{} ({}x{}), {} detections, mask pixels {:.1} M ({:.1} per image pixel)",
+                "{} ({}x{}), {} detections, mask pixels {:.1} M ({:.1} per image pixel), \
+                 geometry {} points in {:.0} KB of JSON",
                 image_path.display(),
                 image.width(),
                 image.height(),
                 analysis.detections.len(),
                 mask_pixels as f64 / 1e6,
-                mask_pixels as f64 / (image.width() as f64 * image.height() as f64)
+                mask_pixels as f64 / (image.width() as f64 * image.height() as f64),
+                analysis.geometry.point_count(),
+                geometry_bytes as f64 / 1024.0
             );
             continue; // warm-up
         }
@@ -110,6 +114,7 @@ fn main() {
         ("YOLO run (ONNX)", pick(|t| t.detection_run)),
         ("decoding + NMS + masks", pick(|t| t.detection_decode)),
         ("post-processing", pick(|t| t.postprocess)),
+        ("geometry (classes + polygons)", pick(|t| t.geometry)),
         ("debug rendering", pick(|t| t.debug_render)),
     ];
     let total = median(

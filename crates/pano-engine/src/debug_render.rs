@@ -4,7 +4,8 @@
 use image::{Rgb, RgbImage};
 use rayon::prelude::*;
 
-use crate::{Detection, EngineError, ProbabilityField};
+use crate::segmentation::ClassMap;
+use crate::{Detection, EngineError};
 
 /// matplotlib's "rainbow" colour map (gnuplot functions 33, 13, 10).
 fn rainbow(x: f32) -> [u8; 3] {
@@ -59,45 +60,12 @@ fn label_scale(img: &RgbImage) -> i64 {
     (img.width().max(img.height()) as i64 / 1000).clamp(1, 4)
 }
 
-/// Rows `y0..y1` of each pixel's most likely class (the first maximum wins, like numpy's
-/// argmax). Compiled for AVX2 + FMA as well, chosen at run time.
-#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
-fn argmax_band(field: &ProbabilityField, y0: usize, y1: usize) -> Vec<u8> {
-    let w = field.width;
-    let mut classes = vec![0u8; (y1 - y0) * w];
-    field.for_each_row(
-        y0,
-        y1,
-        0,
-        w,
-        |_| Some((0, w)),
-        |y, _, logits| {
-            for (arg, pixel) in classes[(y - y0) * w..][..w].iter_mut().zip(logits) {
-                let (mut best, mut best_c) = (pixel[0], 0u8);
-                for (c, &v) in pixel.iter().enumerate().skip(1) {
-                    if v > best {
-                        best = v;
-                        best_c = c as u8;
-                    }
-                }
-                *arg = best_c;
-            }
-        },
-    );
-    classes
-}
-
 /// `semantic-segmentation.jpg`: each pixel's most likely class, background transparent,
 /// the 32 teeth in rainbow colours, outlined and labelled with their FDI number.
-pub fn semantic_segmentation(image: &RgbImage, field: &ProbabilityField) -> RgbImage {
-    let (w, h) = (field.width, field.height);
-    let rows: Vec<Vec<u8>> = (0..h)
-        .into_par_iter()
-        .step_by(32)
-        .map(|y0| argmax_band(field, y0, (y0 + 32).min(h)))
-        .collect();
-    let classes: Vec<u8> = rows.concat();
-    let n = field.classes().max(2);
+pub fn semantic_segmentation(image: &RgbImage, class_map: &ClassMap) -> RgbImage {
+    let (w, h) = (class_map.width, class_map.height);
+    let classes = &class_map.classes;
+    let n = class_map.num_classes.max(2);
     let colors: Vec<[u8; 3]> = (0..n)
         .map(|c| rainbow((c as f32 - 1.0) / (n as f32 - 2.0)))
         .collect();

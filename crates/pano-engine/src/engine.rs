@@ -5,13 +5,14 @@ use std::time::{Duration, Instant};
 use image::RgbImage;
 use ort::ep::ExecutionProviderDispatch;
 use ort::session::Session;
-use pano_core::Assessment;
+use pano_core::{AnalysisGeometry, Assessment};
 
 use crate::detection::detect;
 use crate::manifest::ModelManifest;
-use crate::segmentation::LogitMap;
+use crate::segmentation::{ClassMap, LogitMap};
 use crate::{
-    debug_render, score_findings, Detection, EngineError, ExecutionProviderChoice, ProbabilityField,
+    debug_render, geometry, score_contributions, scores_from_contributions, Detection, EngineError,
+    ExecutionProviderChoice, ProbabilityField,
 };
 
 /// How to load the engine.
@@ -35,6 +36,8 @@ pub struct StageTimings {
     pub detection_run: Duration,
     pub detection_decode: Duration,
     pub postprocess: Duration,
+    /// The per-pixel classes and the polygons of teeth and findings.
+    pub geometry: Duration,
     pub debug_render: Duration,
     pub total: Duration,
 }
@@ -51,6 +54,8 @@ pub struct DebugJpegs {
 pub struct Analysis {
     pub assessment: Assessment,
     pub detections: Vec<Detection>,
+    /// Tooth regions and finding instances as polygons in the image's pixels.
+    pub geometry: AnalysisGeometry,
     pub debug: Option<DebugJpegs>,
     pub timings: StageTimings,
     /// The execution provider that actually ran the models.
@@ -205,19 +210,23 @@ impl Engine {
 
         let t = Instant::now();
         let field = ProbabilityField::new(&logits, image.width(), image.height());
-        let scores = score_findings(
-            &detections,
-            &field,
-            self.manifest.postprocess.tooth_nms_threshold,
-        );
+        let tooth_nms = self.manifest.postprocess.tooth_nms_threshold;
+        let contributions = score_contributions(&detections, &field, tooth_nms);
+        let scores = scores_from_contributions(&contributions);
         let assessment = Assessment::from_scores(name, scores)
             .map_err(|e| EngineError::inference("post-processing", e))?;
         timings.postprocess = t.elapsed();
 
         let t = Instant::now();
+        let class_map = ClassMap::from_field(&field);
+        let geometry =
+            geometry::analysis_geometry(&class_map, &detections, &contributions, tooth_nms);
+        timings.geometry = t.elapsed();
+
+        let t = Instant::now();
         let debug = if debug {
             let (mut sem, mut inst) = rayon::join(
-                || debug_render::semantic_segmentation(image, &field),
+                || debug_render::semantic_segmentation(image, &class_map),
                 || {
                     debug_render::instance_detection(
                         image,
@@ -247,6 +256,7 @@ impl Engine {
         Ok(Analysis {
             assessment,
             detections,
+            geometry,
             debug,
             timings,
             provider: self.provider,

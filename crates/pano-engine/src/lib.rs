@@ -10,6 +10,7 @@ mod detection;
 mod engine;
 mod error;
 mod fastmath;
+mod geometry;
 mod manifest;
 mod mask;
 mod postprocess;
@@ -21,12 +22,15 @@ mod segmentation;
 pub use detection::{Detection, DetectionDecoder, Letterbox};
 pub use engine::{Analysis, DebugJpegs, Engine, EngineOptions, StageTimings};
 pub use error::EngineError;
+pub use geometry::{mask_rings, MIN_COMPONENT_PIXELS, MIN_TOOTH_SHARE, SIMPLIFY_TOLERANCE};
 pub use manifest::{locate_models_dir, DetectionSpec, ModelManifest, SegmentationSpec};
 pub use mask::BoxMask;
-pub use postprocess::score_findings;
+pub use postprocess::{
+    score_contributions, score_findings, scores_from_contributions, Contribution,
+};
 pub use provider::ExecutionProviderChoice;
 pub use runtime::{
     installed_resource_dirs, locate_runtime_library, opt_out_of_runtime_telemetry,
     RUNTIME_ENV_VARS, TELEMETRY_OPT_OUT_VARS,
 };
-pub use segmentation::{LogitMap, ProbabilityField};
+pub use segmentation::{ClassMap, LogitMap, ProbabilityField};

@@ -16,33 +16,40 @@ fn intersection_over_minimum(a: &Detection, b: &Detection) -> f64 {
     inter / (a.mask.area().min(b.mask.area()) as f64 + 1e-5)
 }
 
-/// The instances that score one finding kind: for MISSING the TOOTH instances after greedy
-/// mask NMS (each tooth is its own class, so YOLO's NMS left overlaps); otherwise the
-/// instances of the kind's class. Empty masks never reach here (the decoder drops them).
-pub fn candidates(detections: &[Detection], kind: FindingKind, tooth_nms: f32) -> Vec<&Detection> {
+/// The instances that score one finding kind, with their indices in `detections`: for
+/// MISSING the TOOTH instances after greedy mask NMS (each tooth is its own class, so YOLO's
+/// NMS left overlaps); otherwise the instances of the kind's class. Empty masks never reach
+/// here (the decoder drops them).
+pub fn candidates(
+    detections: &[Detection],
+    kind: FindingKind,
+    tooth_nms: f32,
+) -> Vec<(usize, &Detection)> {
     match kind.model_class() {
         None => {
-            let mut pool: Vec<&Detection> = detections
+            let mut pool: Vec<(usize, &Detection)> = detections
                 .iter()
-                .filter(|d| d.class_name.starts_with("TOOTH"))
+                .enumerate()
+                .filter(|(_, d)| d.class_name.starts_with("TOOTH"))
                 .collect();
-            pool.sort_by(|a, b| b.score.total_cmp(&a.score));
-            let mut kept: Vec<&Detection> = Vec::new();
-            for d in pool {
+            pool.sort_by(|a, b| b.1.score.total_cmp(&a.1.score));
+            let mut kept: Vec<(usize, &Detection)> = Vec::new();
+            for (i, d) in pool {
                 // Greedy: d survives if no kept instance suppresses it. Equivalent to the
                 // reference's pop-and-filter loop, since suppression only comes from kept ones.
                 if kept
                     .iter()
-                    .all(|k| intersection_over_minimum(k, d) < tooth_nms as f64)
+                    .all(|(_, k)| intersection_over_minimum(k, d) < tooth_nms as f64)
                 {
-                    kept.push(d);
+                    kept.push((i, d));
                 }
             }
             kept
         }
         Some(class) => detections
             .iter()
-            .filter(|d| d.class_name == class)
+            .enumerate()
+            .filter(|(_, d)| d.class_name == class)
             .collect(),
     }
 }
@@ -53,15 +60,38 @@ pub fn score_findings(
     field: &ProbabilityField,
     tooth_nms: f32,
 ) -> [[f32; NUM_TEETH]; 8] {
-    // Every candidate of every kind, tagged with its kind.
-    let cands: Vec<(usize, &Detection)> = FindingKind::ALL
+    scores_from_contributions(&score_contributions(detections, field, tooth_nms))
+}
+
+/// What one candidate instance adds to the scores of its finding kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contribution {
+    pub kind: FindingKind,
+    /// Index of the instance in the detections.
+    pub detection: usize,
+    /// Per tooth (`[tooth index - 1]`), `weight * share / total`: the probability the
+    /// instance adds that the tooth has the finding (for MISSING: that it is present).
+    /// The scores multiply `1 - factor` over a kind's candidates.
+    pub factors: [f64; NUM_TEETH],
+}
+
+/// Every candidate's contribution, in the order the scores multiply them (kinds in
+/// [`FindingKind::ALL`] order, candidates in [`candidates`] order). Candidates that cover no
+/// tooth probability at all contribute nothing and are left out.
+pub fn score_contributions(
+    detections: &[Detection],
+    field: &ProbabilityField,
+    tooth_nms: f32,
+) -> Vec<Contribution> {
+    // Every candidate of every kind, tagged with its kind; and its index in `detections`.
+    let (cands, indices): (Vec<(usize, &Detection)>, Vec<usize>) = FindingKind::ALL
         .iter()
         .flat_map(|&kind| {
             candidates(detections, kind, tooth_nms)
                 .into_iter()
-                .map(move |d| (kind.ordinal(), d))
+                .map(move |(i, d)| ((kind.ordinal(), d), i))
         })
-        .collect();
+        .unzip();
 
     // Per candidate: sum over its pixels of the discounted probabilities, and pixel count.
     let bands: Vec<usize> = (0..field.height).step_by(BAND_ROWS).collect();
@@ -78,7 +108,7 @@ pub fn score_findings(
         }
     }
 
-    let mut survival = [[1.0f64; NUM_TEETH]; 8];
+    let mut contributions = Vec::with_capacity(cands.len());
     for (i, &(kind, det)) in cands.iter().enumerate() {
         if counts[i] == 0 {
             continue;
@@ -93,8 +123,27 @@ pub fn score_findings(
         } else {
             det.score as f64
         };
-        for t in 0..NUM_TEETH {
-            survival[kind][t] *= 1.0 - weight * share[t + 1] / total;
+        let mut factors = [0.0f64; NUM_TEETH];
+        for (t, f) in factors.iter_mut().enumerate() {
+            // Evaluated as the reference does, left to right, so scores stay bit-identical.
+            *f = weight * share[t + 1] / total;
+        }
+        contributions.push(Contribution {
+            kind: FindingKind::ALL[kind],
+            detection: indices[i],
+            factors,
+        });
+    }
+    contributions
+}
+
+/// The 256 scores from the contributions: per kind and tooth, one minus the product of
+/// `1 - factor` (the probability that no candidate has it); MISSING is its complement.
+pub fn scores_from_contributions(contributions: &[Contribution]) -> [[f32; NUM_TEETH]; 8] {
+    let mut survival = [[1.0f64; NUM_TEETH]; 8];
+    for c in contributions {
+        for (s, f) in survival[c.kind.ordinal()].iter_mut().zip(&c.factors) {
+            *s *= 1.0 - f;
         }
     }
     let mut scores = [[0.0f32; NUM_TEETH]; 8];

@@ -315,3 +315,66 @@ mod tests {
         }
     }
 }
+
+/// Each pixel's most likely class at the original resolution (0 = background, 1..=32 the
+/// teeth), computed once per analysis for both the tooth outlines and the debug image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassMap {
+    pub width: usize,
+    pub height: usize,
+    /// Classes the model has (the largest value + 1 that can appear).
+    pub num_classes: usize,
+    /// Row-major, `width * height`.
+    pub classes: Vec<u8>,
+}
+
+impl ClassMap {
+    /// Per-pixel argmax of the field, in parallel bands of 32 rows.
+    pub fn from_field(field: &ProbabilityField) -> Self {
+        use rayon::prelude::*;
+        let (w, h) = (field.width, field.height);
+        let rows: Vec<Vec<u8>> = (0..h)
+            .into_par_iter()
+            .step_by(32)
+            .map(|y0| argmax_band(field, y0, (y0 + 32).min(h)))
+            .collect();
+        Self {
+            width: w,
+            height: h,
+            num_classes: field.classes(),
+            classes: rows.concat(),
+        }
+    }
+
+    pub fn get(&self, x: usize, y: usize) -> u8 {
+        self.classes[y * self.width + x]
+    }
+}
+
+/// Rows `y0..y1` of each pixel's most likely class (the first maximum wins, like numpy's
+/// argmax). Compiled for AVX2 + FMA as well, chosen at run time.
+#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+fn argmax_band(field: &ProbabilityField, y0: usize, y1: usize) -> Vec<u8> {
+    let w = field.width;
+    let mut classes = vec![0u8; (y1 - y0) * w];
+    field.for_each_row(
+        y0,
+        y1,
+        0,
+        w,
+        |_| Some((0, w)),
+        |y, _, logits| {
+            for (arg, pixel) in classes[(y - y0) * w..][..w].iter_mut().zip(logits) {
+                let (mut best, mut best_c) = (pixel[0], 0u8);
+                for (c, &v) in pixel.iter().enumerate().skip(1) {
+                    if v > best {
+                        best = v;
+                        best_c = c as u8;
+                    }
+                }
+                *arg = best_c;
+            }
+        },
+    );
+    classes
+}

@@ -40,7 +40,8 @@ impl JobError {
 }
 
 /// Analyses one downloaded image. `name` is the CSV's `file_name` (the object's stem).
-/// With `debug`, both debug JPEGs come back base64-encoded.
+/// With `debug`, both debug JPEGs come back base64-encoded. The geometry (tooth regions and
+/// finding instances) always comes back, in the optional `geometry` field.
 pub fn run_job(
     engine: &Engine,
     image: &[u8],
@@ -56,6 +57,7 @@ pub fn run_job(
     });
     Ok(
         WorkerOutput::from_assessment(&analysis.assessment, debug_images)
-            .with_model_version(&analysis.model_version, analysis.test_model),
+            .with_model_version(&analysis.model_version, analysis.test_model)
+            .with_geometry(&analysis.geometry),
     )
 }

@@ -46,6 +46,23 @@ fn worker_csv_equals_the_local_engines_csv_byte_for_byte() {
     assert_eq!(&jpeg[..2], b"\xff\xd8");
 }
 
+/// The worker's geometry is the local engine's: the cloud draws the same outlines.
+#[test]
+fn worker_geometry_equals_the_local_engines() {
+    let engine = engine();
+    let path = root().join("tests/data/pan-01432.jpg");
+    let output = run_job(&engine, &std::fs::read(&path).unwrap(), "pan-01432", false).unwrap();
+    let image = import_file(&path, &ImportLimits::default()).unwrap().rgb;
+    let local = engine.analyze(&image, "pan-01432", false).unwrap();
+    let json = serde_json::to_string(&output).unwrap();
+    let back: pano_core::WorkerOutput = serde_json::from_str(&json).unwrap();
+    let geometry = back
+        .geometry(Some(image.dimensions()))
+        .unwrap()
+        .expect("the worker sends its geometry");
+    assert_eq!(geometry, local.geometry);
+}
+
 #[test]
 fn a_non_image_is_a_job_error_not_a_crash() {
     let engine = engine();
