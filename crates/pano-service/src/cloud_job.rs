@@ -235,6 +235,11 @@ async fn round_trip(
                 .endpoint_id
                 .clone();
                 let output = finished.output;
+                // A worker's outlines of another image are garbage, like bad findings.
+                let geometry = output
+                    .geometry_of_image(analysis.width, analysis.height)
+                    .map_err(|e| Step::Runpod(e.into()))?
+                    .map(|g| serde_json::to_vec(g).expect("geometry serialises"));
                 let debug = match (output.semantic_segmentation, output.instance_detection) {
                     (Some(DebugImageSource::Jpeg(a)), Some(DebugImageSource::Jpeg(b))) => {
                         Some((a, b))
@@ -246,6 +251,7 @@ async fn round_trip(
                     .unwrap_or_else(|| analysis.model_version.clone());
                 return Ok(RunResult {
                     debug,
+                    geometry,
                     completed: CompletedAnalysis {
                         assessment: output.assessment,
                         backend: BackendKind::Cloud,

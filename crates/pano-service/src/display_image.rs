@@ -9,6 +9,7 @@
 use std::io::Cursor;
 
 use image::ImageDecoder;
+use pano_core::AnalysisGeometry;
 use pano_store::ArtefactKind;
 
 use crate::{AnalysisService, ServiceError};
@@ -54,6 +55,26 @@ fn shown_as_stored(bytes: &[u8]) -> Option<&'static str> {
     match decoder.orientation().ok()? {
         image::metadata::Orientation::NoTransforms => Some(media_type),
         _ => None,
+    }
+}
+
+impl AnalysisService {
+    /// The engine's tooth regions and finding outlines of an analysis, or `None` when it
+    /// has none (made before outlines were stored, or by an older worker). Checked again
+    /// on read: the blob folder is a file system anyone on the computer can edit.
+    pub fn analysis_geometry(&self, id: &str) -> Result<Option<AnalysisGeometry>, ServiceError> {
+        let analysis = self.analysis(id)?;
+        let artefacts = self.inner.db(|s| s.artefacts(id))?;
+        let Some((_, sha, _)) = artefacts
+            .into_iter()
+            .find(|(k, _, _)| *k == ArtefactKind::Geometry)
+        else {
+            return Ok(None);
+        };
+        let bytes = self.inner.blobs.get(&sha)?;
+        AnalysisGeometry::from_untrusted_json(&bytes, analysis.width, analysis.height)
+            .map(Some)
+            .map_err(|e| ServiceError::CorruptArtefact(format!("the stored outlines: {e}")))
     }
 }
 

@@ -56,6 +56,8 @@ pub enum ServiceError {
     InvalidBirthDate(String),
     #[error("review: {0}")]
     InvalidReview(String),
+    #[error("a stored file of the analysis is damaged: {0}")]
+    CorruptArtefact(String),
     #[error("thresholds: {0}")]
     InvalidThresholds(#[from] pano_core::ThresholdError),
 }
@@ -86,6 +88,7 @@ impl ServiceError {
             ServiceError::InvalidBirthDate(_) => "invalid_birth_date",
             ServiceError::InvalidReview(_) => "invalid_review",
             ServiceError::InvalidThresholds(_) => "invalid_thresholds",
+            ServiceError::CorruptArtefact(_) => "stored_file_damaged",
         }
     }
 }

@@ -21,6 +21,8 @@ pub(crate) struct RunResult {
     /// What the store records; its `artefacts` are added once the files are written.
     pub completed: CompletedAnalysis,
     pub debug: Option<(Vec<u8>, Vec<u8>)>,
+    /// The engine's geometry as the contract's JSON (absent from older workers).
+    pub geometry: Option<Vec<u8>>,
 }
 
 pub(crate) async fn run_analyze(inner: &Arc<Inner>, slots: &Slots, job: JobRow) {
@@ -124,7 +126,9 @@ fn run_local(inner: &Inner, analysis: &AnalysisRow) -> Result<RunResult, Service
         })?;
     // Named after the analysis, not the file: the stored CSV is what an approval files.
     let result = engine.analyze(&image.rgb, &analysis.id, true)?;
+    let geometry = serde_json::to_vec(&result.geometry).expect("geometry serialises");
     Ok(RunResult {
+        geometry: Some(geometry),
         debug: result
             .debug
             .map(|d| (d.semantic_segmentation, d.instance_detection)),
@@ -148,6 +152,7 @@ fn record(inner: &Inner, job: &JobRow, analysis: &AnalysisRow, result: RunResult
         let RunResult {
             mut completed,
             debug,
+            geometry,
         } = result;
         let csv = pano_core::write_csv(&completed.assessment);
         let mut artefacts = vec![(
@@ -165,6 +170,13 @@ fn record(inner: &Inner, job: &JobRow, analysis: &AnalysisRow, result: RunResult
                 ArtefactKind::InstanceDetection,
                 inner.blobs.put(det)?,
                 det.len() as u64,
+            ));
+        }
+        if let Some(geometry) = &geometry {
+            artefacts.push((
+                ArtefactKind::Geometry,
+                inner.blobs.put(geometry)?,
+                geometry.len() as u64,
             ));
         }
         completed.artefacts = artefacts;

@@ -103,6 +103,9 @@ pub struct AnalysisDetail {
     pub decisions: Vec<FindingDecision>,
     /// Who the analysis probably shows (from the data only), while it awaits a decision.
     pub suggested_patient: Option<SuggestedPatient>,
+    /// Whether the engine's outlines are stored (`analysis_geometry`); older analyses and
+    /// older workers have none.
+    pub has_geometry: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -330,8 +333,14 @@ impl AnalysisService {
                 crate::review::suggested_patient(s, &analysis.id, &analysis.image_sha256)
             })?,
         };
+        let has_geometry = self
+            .inner
+            .db(|s| s.artefacts(id))?
+            .iter()
+            .any(|(kind, _, _)| *kind == pano_store::ArtefactKind::Geometry);
         let detail = AnalysisDetail {
             patient,
+            has_geometry,
             decisions: self.inner.db(|s| s.decisions_of(id))?,
             suggested_patient,
             findings: assessment

@@ -44,6 +44,8 @@ pub enum ArtefactKind {
     Csv,
     SemanticSegmentation,
     InstanceDetection,
+    /// The engine's vector geometry (tooth regions, finding outlines) as JSON.
+    Geometry,
 }
 
 text_enum!(ArtefactKind {
@@ -51,6 +53,7 @@ text_enum!(ArtefactKind {
     Csv => "csv",
     SemanticSegmentation => "semantic-segmentation",
     InstanceDetection => "instance-detection",
+    Geometry => "geometry",
 });
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

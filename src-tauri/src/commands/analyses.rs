@@ -115,6 +115,9 @@ pub enum PatientArg {
     New {
         display_name: String,
         external_id: Option<String>,
+        /// `YYYY-MM-DD`.
+        #[serde(default)]
+        birth_date: Option<String>,
     },
 }
 
@@ -124,22 +127,31 @@ pub async fn approve(
     id: String,
     patient: PatientArg,
     approver: String,
+    thresholds: Option<std::collections::HashMap<String, f64>>,
 ) -> Result<ApprovalOutcome, CommandError> {
+    // The thresholds the clinician reviewed with (by finding name); 0.5 where none is given.
+    let thresholds = match thresholds {
+        Some(map) => {
+            pano_service::Thresholds::from_pairs(map.iter().map(|(k, v)| (k.as_str(), *v)))
+                .map_err(pano_service::ServiceError::from)?
+        }
+        None => pano_service::Thresholds::default(),
+    };
     let patient = match patient {
         PatientArg::Existing { id } => PatientChoice::Existing(id),
         PatientArg::New {
             display_name,
             external_id,
+            birth_date,
         } => PatientChoice::New {
             display_name,
             external_id,
-            // Until the command takes the patient's birth date and the UI's thresholds.
-            birth_date: None,
+            birth_date,
         },
     };
     Ok(state
         .service()?
-        .approve(&id, patient, &approver, pano_service::Thresholds::default())
+        .approve(&id, patient, &approver, thresholds)
         .await?)
 }
 
