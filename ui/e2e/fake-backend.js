@@ -1,8 +1,9 @@
 // Stands in for the Rust side: what window.__TAURI_INTERNALS__ provides to @tauri-apps/api,
 // with a small scripted service behind it (analyses, patients, decisions, audit rows).
 // Runs before the page's own scripts. The spec injects the real data first as
-// window.__PANO_FAKE_DATA = { image, geometry, findings }: the sample radiograph as a data
-// URL and, when they exist, the engine's geometry and findings of it (e2e/fixtures/).
+// window.__PANO_FAKE_DATA = { image, geometry, findings? }: the sample radiograph as a data
+// URL, the scripted geometry (e2e/fixtures/scripted-geometry.json) and no findings (scripted
+// here to match it), or, for the stress flow, the engine's geometry and findings of it.
 (() => {
   const data = window.__PANO_FAKE_DATA ?? {};
   const callbacks = new Map();
@@ -15,42 +16,29 @@
   const width = data.geometry?.width ?? 2356;
   const height = data.geometry?.height ?? 1292;
 
-  // Without the engine's fixtures: 256 made-up scores (11 missing, 36 caries, 46 root canal
-  // filling; the rest low) and a small hand-made geometry that matches them.
+  // SCRIPTED by default: the spec injects e2e/fixtures/scripted-geometry.json (31 hand-placed
+  // tooth outlines over the sample's teeth, 11 missing, and 8 findings): what real models
+  // would give. The engine's own output from the random-weight test models is in
+  // sample-geometry.json / sample-findings.json; one flow loads those as a stress case (then
+  // data.findings is given and used as is).
+  const geometry = data.geometry ?? { version: 1, width, height, teeth: [], findings: [] };
+  // Scripted scores that match the geometry: each finding instance's score on its teeth,
+  // MISSING for a tooth without an outline, everything else low (below the thresholds).
   let findings = data.findings?.map((f) => ({ fdi: String(f.fdi), finding: f.finding, score: f.score }));
   if (!findings) {
+    const strong = new Map();
+    for (const inst of geometry.findings) for (const t of inst.teeth) {
+      const key = `${t.fdi}:${inst.finding}`;
+      strong.set(key, Math.max(strong.get(key) ?? 0, inst.score));
+    }
+    const outlined = new Set(geometry.teeth.map((t) => t.fdi));
     findings = [];
     for (const q of [1, 2, 3, 4]) for (let t = 1; t <= 8; t++) for (const [i, k] of kinds.entries()) {
-      const fdi = `${q}${t}`;
-      const strong = (fdi === "11" && k === "MISSING") || (fdi === "36" && k === "CARIES") || (fdi === "46" && k === "ROOT_CANAL_FILLING");
-      findings.push({ fdi, finding: k, score: strong ? 0.9 : ((q * 8 + t + i) % 7) / 20 });
+      const fdi = q * 10 + t;
+      const score = k === "MISSING" ? (outlined.has(fdi) ? 0.02 : 0.95) : strong.get(`${fdi}:${k}`) ?? ((q * 8 + t + i) % 7) / 20;
+      findings.push({ fdi: String(fdi), finding: k, score });
     }
   }
-  const handMadeGeometry = () => {
-    const teeth = [];
-    const box = {};
-    for (const q of [1, 2, 3, 4]) for (let t = 1; t <= 8; t++) {
-      const fdi = q * 10 + t;
-      if (fdi === 11) continue;
-      const side = q === 1 || q === 4 ? -1 : 1;
-      const cx = width / 2 + side * (t - 0.5) * 95;
-      const upper = q <= 2;
-      const [y0, y1] = upper ? [330, 640] : [660, 990];
-      const w = t >= 6 ? 80 : 55;
-      box[fdi] = [cx - w / 2, y0, cx + w / 2, y1];
-      teeth.push({ fdi, outline: [[cx - w / 2, y0 + 40, cx, y0, cx + w / 2, y0 + 40, cx + w / 2, y1, cx - w / 2, y1].map(Math.round)] });
-    }
-    const inst = (id, finding, score, fdi, dy0, dy1) => {
-      const [x0, y0, x1] = box[fdi];
-      const b = [x0 + 8, y0 + dy0, x1 - 8, y0 + dy1].map(Math.round);
-      return { id, finding, score, box: b, outline: [[b[0], b[1], b[2], b[1], b[2], b[3], b[0], b[3]]], teeth: [{ fdi, share: 0.9 }] };
-    };
-    return {
-      version: 1, width, height, teeth,
-      findings: [inst(0, "CARIES", 0.9, 36, 20, 90), inst(1, "ROOT_CANAL_FILLING", 0.9, 46, 90, 300), inst(2, "FILLING", 0.4, 16, 230, 300)],
-    };
-  };
-  const geometry = data.geometry ?? handMadeGeometry();
   const image = data.image ?? "data:image/jpeg;base64,/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8UHRofHh0aHBwgJC4nICIsIxwcKDcpLDAxNDQ0Hyc5PTgyPC4zNDL/wAALCAABAAEBAREA/8QAFAABAAAAAAAAAAAAAAAAAAAACf/EABQQAQAAAAAAAAAAAAAAAAAAAAD/2gAIAQEAAD8AKp//2Q==";
 
   const analyses = new Map();
