@@ -101,6 +101,15 @@ impl Session {
             .to_string()
     }
 
+    async fn execute(&self, script: &str, args: Value) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": args})),
+        )
+        .await
+    }
+
     async fn wait_for_text(&self, css: &str, wanted: &str, limit: Duration) -> String {
         let start = Instant::now();
         loop {
@@ -262,10 +271,78 @@ async fn analyse_the_sample_and_approve_it_for_a_new_patient_in_the_real_window(
     s.screenshot(&screenshots, "analysis").await;
 
     s.type_into("#approver", "Dr Eve Example").await;
+    // The clinician reviews: confirms the first AI finding over its threshold, rejects the
+    // second, and adds one the AI scored below it.
+    let rows = s.execute(
+        "return [...document.querySelectorAll('#findings tbody tr[data-fdi]')].filter(r => r.querySelector('button.confirm')).slice(0, 2).map(r => [r.dataset.fdi, r.dataset.kind]);",
+        json!([]),
+    ).await;
+    let rows: Vec<(String, String)> = serde_json::from_value(rows).unwrap();
+    assert_eq!(
+        rows.len(),
+        2,
+        "two AI findings over their thresholds to decide on"
+    );
+    let (confirmed, rejected) = (rows[0].clone(), rows[1].clone());
+    for ((fdi, kind), button) in [(&confirmed, "confirm"), (&rejected, "reject")] {
+        s.click(&format!(
+            "#findings tr[data-fdi=\"{fdi}\"][data-kind=\"{kind}\"] button.{button}"
+        ))
+        .await;
+        s.wait_for_text(
+            &format!("#findings tr[data-fdi=\"{fdi}\"][data-kind=\"{kind}\"]"),
+            if button == "confirm" {
+                "onfirmed"
+            } else {
+                "ejected"
+            },
+            Duration::from_secs(10),
+        )
+        .await;
+    }
+    // Added: a kind on a tooth the AI did not put over its threshold.
+    let added: Vec<String> = serde_json::from_value(
+        s.execute(
+            "const over = new Set([...document.querySelectorAll('#findings tbody tr[data-fdi]')].map(r => r.dataset.fdi + ' ' + r.dataset.kind));\n\
+             for (const t of ['24', '25', '14', '15', '34', '35']) if (!over.has(t + ' PERIAPICAL_RADIOLUCENCY')) {\n\
+               const f = document.querySelector('#add-fdi'); f.value = t; f.dispatchEvent(new Event('change'));\n\
+               const k = document.querySelector('#add-kind'); k.value = 'PERIAPICAL_RADIOLUCENCY'; k.dispatchEvent(new Event('change'));\n\
+               return [t, 'PERIAPICAL_RADIOLUCENCY']; }\n\
+             return [];",
+            json!([]),
+        )
+        .await,
+    )
+    .unwrap();
+    assert_eq!(added.len(), 2, "a tooth to add a finding on");
+    s.type_into("#add-note", "seen on the radiograph").await;
+    s.click("#add-finding").await;
+    s.wait_for_text(
+        &format!(
+            "#findings tr[data-fdi=\"{}\"][data-kind=\"{}\"]",
+            added[0], added[1]
+        ),
+        "dded",
+        Duration::from_secs(10),
+    )
+    .await;
+    s.click("#tab-audit").await;
+    let trail = s
+        .wait_for_text("#audit", "Dr Eve Example", Duration::from_secs(10))
+        .await;
+    assert!(trail.contains(&format!("tooth {}", added[0])), "{trail}");
+    s.screenshot(&screenshots, "audit").await;
+
     s.click("#new-patient").await;
     s.type_into("#patient-search", "Erin Example").await;
     s.type_into("#external-id", "EXT-42").await;
     s.click("#approve").await;
+    // Filing asks once more, naming the patient.
+    let asked = s
+        .wait_for_text("#confirm-dialog", "Erin Example", Duration::from_secs(10))
+        .await;
+    assert!(asked.contains("EXT-42"), "{asked}");
+    s.click("#confirm-ok").await;
     let status = s
         .wait_for_text("#decision-status", "filed in", Duration::from_secs(30))
         .await;
@@ -331,6 +408,7 @@ async fn analyse_the_sample_and_approve_it_for_a_new_patient_in_the_real_window(
     for file in [
         "input.jpg",
         "findings.csv",
+        "reviewed.csv",
         "analysis.json",
         "debug/semantic-segmentation.jpg",
         "debug/instance-detection.jpg",
@@ -341,4 +419,48 @@ async fn analyse_the_sample_and_approve_it_for_a_new_patient_in_the_real_window(
         std::fs::read(set.join("input.jpg")).unwrap(),
         std::fs::read(&sample).unwrap()
     );
+
+    // The reviewed result beside the AI's: the three decisions, every other row the AI's.
+    let reviewed = std::fs::read_to_string(set.join("reviewed.csv")).unwrap();
+    let source_of = |fdi: &str, kind: &str| -> String {
+        reviewed
+            .lines()
+            .find(|l| l.contains(&format!(",{fdi},{kind},")))
+            .unwrap_or_else(|| panic!("{fdi} {kind} in reviewed.csv"))
+            .rsplit(',')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(source_of(&confirmed.0, &confirmed.1), "confirmed");
+    assert_eq!(source_of(&rejected.0, &rejected.1), "rejected");
+    assert_eq!(source_of(&added[0], &added[1]), "added");
+    assert_eq!(reviewed.lines().filter(|l| l.ends_with(",ai")).count(), 253);
+    // The audit: one row per decision, by the clinician, with before and after.
+    let decisions: Vec<(String, String)> = db
+        .prepare("SELECT actor, detail FROM audit_log WHERE action = 'reviewed' ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(decisions.len(), 3, "{decisions:?}");
+    assert!(decisions.iter().all(|(actor, _)| actor == "Dr Eve Example"));
+    let details: Vec<Value> = decisions
+        .iter()
+        .map(|(_, d)| serde_json::from_str(d).unwrap())
+        .collect();
+    assert_eq!(details[0]["after"], "confirmed");
+    assert_eq!(details[1]["after"], "rejected");
+    assert_eq!(details[2]["after"], "added");
+    assert_eq!(details[2]["note"], "seen on the radiograph");
+    assert!(details.iter().all(|d| d["before"] == "ai"));
+    let filed: Value =
+        serde_json::from_slice(&std::fs::read(set.join("analysis.json")).unwrap()).unwrap();
+    assert_eq!(
+        filed["decisions"].as_array().map(Vec::len),
+        Some(3),
+        "{filed}"
+    );
+    assert!(filed["thresholds"].is_object(), "{filed}");
 }

@@ -138,13 +138,14 @@ export function auditSentence(row: AuditRow, options: { timeZone?: string; local
       what = row.actor.trim() ? `${actor} added the radiograph for analysis` : "The radiograph was added for analysis";
       break;
     case "approved":
-      what = `${actor} approved the analysis and filed it`;
+      what = `${actor} approved the analysis`;
       break;
     case "rejected":
       what = `${actor} rejected the analysis; its results were discarded`;
       break;
     case "uploaded":
-      what = `${actor === "Someone (no name given)" ? "Pano" : actor} uploaded the image for cloud analysis`;
+      // Written when the archive job has filed the approved set (its detail: where).
+      what = "The approved set was filed in the archive";
       break;
     case "deleted":
       what = `${actor === "Someone (no name given)" ? "Pano" : actor} deleted temporary files`;
