@@ -5,7 +5,7 @@
 // zoom and pan never touch it.
 import type { FindingDecision, Geometry } from "../api";
 import { $, esc, input } from "../dom";
-import { FINDING_COLOURS, label, percent } from "../findings";
+import { FINDING_CODES, FINDING_COLOURS, label, percent } from "../findings";
 import { addedMarks, drawnInstances, isUpper, outlinePath, toothBoxes } from "../geometry";
 import { markIn, onHighlight, setHighlight } from "../highlight";
 
@@ -48,11 +48,14 @@ export function renderFindings(g: Geometry | null, thresholds: Record<string, nu
     const colour = FINDING_COLOURS[f.finding] ?? "#ffffff";
     const teeth = ` ${f.teeth.map((t) => t.fdi).join(" ")} `;
     const [x0, y0] = f.box;
-    const text = `${MARK[status]}${label(f.finding)} ${percent(f.score)}`;
+    // Short code on the image (the legend below explains it; adjacent teeth' labels would
+    // overlap in words), the words on hover.
+    const short = `${MARK[status]}${FINDING_CODES[f.finding] ?? label(f.finding)} ${percent(f.score)}`;
+    const long = `${MARK[status]}${label(f.finding)} ${percent(f.score)}`;
     return (
       `<g class="inst st-${status}" data-fdi="${fdi ?? ""}" data-kind="${f.finding}" data-teeth="${teeth}" data-id="${f.id}">` +
       `<path d="${outlinePath(f.outline)}" stroke="${colour}" fill="${colour}"/>` +
-      `<text x="${x0.toFixed(0)}" y="${y0.toFixed(0)}" dy="-0.3em"><tspan class="sw" fill="${colour}">■ </tspan>${esc(text)}</text></g>`
+      `<text x="${x0.toFixed(0)}" y="${y0.toFixed(0)}" dy="-0.3em"><tspan class="sw" fill="${colour}">■ </tspan><tspan class="short">${esc(short)}</tspan><tspan class="long">${esc(long)}</tspan></text></g>`
     );
   });
   for (const m of addedMarks(g, drawn, decisions)) {
