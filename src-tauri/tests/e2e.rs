@@ -269,6 +269,16 @@ async fn analyse_the_sample_and_approve_it_for_a_new_patient_in_the_real_window(
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     s.screenshot(&screenshots, "analysis").await;
+    // Opening the stored analysis again: the time to drawn outlines in WebKitGTK itself.
+    s.execute(
+        "document.querySelector('#nav-history').click(); document.querySelector('#nav-analyses').click(); return 0;",
+        json!([]),
+    )
+    .await;
+    let timings = s
+        .execute("return JSON.stringify(window.__pano.timings);", json!([]))
+        .await;
+    println!("open-to-overlay timings (ms) in the real window: {timings}");
 
     s.type_into("#approver", "Dr Eve Example").await;
     // The clinician reviews: confirms the first AI finding over its threshold, rejects the
