@@ -77,7 +77,8 @@ fn finish(mut cmd: Command) {
     );
 }
 
-/// Each analysis once, completed, with 256 findings, its files, one 'created' audit row and
+/// Each analysis once, completed, with 256 findings, its files (input, CSV, the two debug
+/// images and the outlines), one 'created' audit row and
 /// one finished analyze job.
 fn assert_exactly_once(db: &Path, images: usize, artefacts_each: i64) {
     let n = images as i64;
@@ -157,7 +158,7 @@ fn a_local_batch_killed_mid_way_completes_exactly_once() {
 
     finish(pano(&data, &inputs, &out, "local"));
     // Input, CSV and two debug images each.
-    assert_exactly_once(&db, 4, 4);
+    assert_exactly_once(&db, 4, 5);
     for i in 0..4 {
         let csv = std::fs::read_to_string(out.join(format!("radiograph-{i}.csv"))).unwrap();
         assert_eq!(
@@ -212,7 +213,7 @@ fn a_cloud_batch_killed_mid_way_polls_runpod_again_and_completes_exactly_once() 
     let uploading = count(&db, "SELECT COUNT(*) FROM jobs WHERE state = 'uploading'");
 
     finish(with_cloud(pano(&data, &inputs, &out, "cloud")));
-    assert_exactly_once(&db, 4, 4);
+    assert_exactly_once(&db, 4, 5);
     // The job RunPod had was polled by its id, not submitted again.
     let (job, runpod_id) = &in_flight[0];
     assert_eq!(

@@ -308,8 +308,8 @@ async fn approval_waits_for_an_unmounted_archive_and_rejection_discards() {
     assert!(service.open_analysis(&b, "x").unwrap().findings.is_empty());
     assert_eq!(
         walk(&dir.path().join("data/blobs")).len(),
-        blobs_before - 4,
-        "input, CSV and two debug images"
+        blobs_before - 5,
+        "input, CSV, two debug images and the outlines"
     );
     assert!(
         service.reject(&b, "Dr Bell").await.is_ok(),
