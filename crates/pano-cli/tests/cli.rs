@@ -57,6 +57,20 @@ fn a_bad_file_gets_its_own_error_and_the_batch_goes_on() {
     for debug in ["semantic-segmentation.jpg", "instance-detection.jpg"] {
         let bytes = std::fs::read(out.path().join("a-good").join(debug)).unwrap();
         assert_eq!(&bytes[..2], b"\xff\xd8", "{debug} is a JPEG");
+        // Test models: the notice is stamped along the bottom left, a dark red band.
+        let img = image::load_from_memory(&bytes).unwrap().to_rgb8();
+        let (w, h) = img.dimensions();
+        let red = |x0: u32, y0: u32, x1: u32, y1: u32| {
+            (y0..y1)
+                .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+                .filter(|&(x, y)| {
+                    let [r, g, b] = img.get_pixel(x, y).0;
+                    r > 110 && g < 60 && b < 60
+                })
+                .count()
+        };
+        let band = red(0, h - 12, w.min(400), h);
+        assert!(band > 1000, "{debug}: {band} dark red pixels along the bottom left");
     }
     assert!(!out.path().join("b-broken.csv").exists());
 }

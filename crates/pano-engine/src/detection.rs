@@ -8,7 +8,7 @@ use ort::session::Session;
 use ort::value::TensorRef;
 use rayon::prelude::*;
 
-use crate::manifest::{ChannelOrder, DetectionSpec};
+use crate::manifest::{ChannelOrder, DetectionSpec, LetterboxMode};
 use crate::resize::{cv_linear, torch_bilinear_taps};
 use crate::{BoxMask, EngineError};
 
@@ -28,10 +28,12 @@ fn round_half_even(v: f64) -> f64 {
     }
 }
 
-/// How the original image sits inside the square model input.
+/// How the original image sits inside the model input.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Letterbox {
-    pub size: u32,
+    /// The model input's width and height (the resized image plus its padding).
+    pub input_w: u32,
+    pub input_h: u32,
     pub new_w: u32,
     pub new_h: u32,
     pub left: u32,
@@ -39,17 +41,25 @@ pub struct Letterbox {
 }
 
 impl Letterbox {
-    /// Ultralytics `LetterBox(auto=False, center=True)`.
-    pub fn new(orig_w: u32, orig_h: u32, size: u32) -> Self {
+    /// Ultralytics `LetterBox(new_shape=size, auto, stride, center=True)`: scale so the image
+    /// fits `size` x `size` (rounded half to even, as Python's `round`), then pad to the square
+    /// (`Square`) or only up to a multiple of `stride` (`Auto`), half on each side.
+    pub fn new(orig_w: u32, orig_h: u32, size: u32, mode: LetterboxMode, stride: u32) -> Self {
         let r = (size as f64 / orig_h as f64).min(size as f64 / orig_w as f64);
         let new_w = round_half_even(orig_w as f64 * r) as u32;
         let new_h = round_half_even(orig_h as f64 * r) as u32;
-        let dw = (size - new_w) as f64 / 2.0;
-        let dh = (size - new_h) as f64 / 2.0;
+        let (mut dw, mut dh) = (size - new_w, size - new_h);
+        if mode == LetterboxMode::Auto {
+            (dw, dh) = (dw % stride, dh % stride);
+        }
+        let (dw, dh) = (dw as f64 / 2.0, dh as f64 / 2.0);
         let top = round_half_even(dh - 0.1) as u32;
+        let bottom = round_half_even(dh + 0.1) as u32;
         let left = round_half_even(dw - 0.1) as u32;
+        let right = round_half_even(dw + 0.1) as u32;
         Self {
-            size,
+            input_w: new_w + left + right,
+            input_h: new_h + top + bottom,
             new_w,
             new_h,
             left,
@@ -57,15 +67,20 @@ impl Letterbox {
         }
     }
 
-    /// The model input [1, 3, S, S], values 0..1, pad 114.
+    /// The letterbox a detection spec asks for.
+    pub fn for_spec(orig_w: u32, orig_h: u32, spec: &DetectionSpec) -> Self {
+        Self::new(orig_w, orig_h, spec.image_size, spec.letterbox, spec.stride)
+    }
+
+    /// The model input [1, 3, input_h, input_w], values 0..1, pad 114.
     pub fn tensor(&self, rgb: &RgbImage, order: ChannelOrder) -> Array4<f32> {
         let resized = if (rgb.width(), rgb.height()) == (self.new_w, self.new_h) {
             rgb.clone()
         } else {
             cv_linear(rgb, self.new_w, self.new_h)
         };
-        let s = self.size as usize;
-        let mut t = Array4::<f32>::from_elem((1, 3, s, s), 114.0 / 255.0);
+        let (h, w) = (self.input_h as usize, self.input_w as usize);
+        let mut t = Array4::<f32>::from_elem((1, 3, h, w), 114.0 / 255.0);
         let idx: [usize; 3] = match order {
             ChannelOrder::Rgb => [0, 1, 2],
             ChannelOrder::Bgr => [2, 1, 0],
@@ -106,6 +121,9 @@ pub struct DetectionDecoder<'a> {
     pub spec: &'a DetectionSpec,
     pub orig_w: u32,
     pub orig_h: u32,
+    /// The model input's size (`Letterbox::input_w`/`input_h`): boxes are scaled back from it.
+    pub input_w: u32,
+    pub input_h: u32,
 }
 
 struct Candidate {
@@ -129,7 +147,8 @@ impl DetectionDecoder<'_> {
         let at = |row: usize, a: usize| preds[row * anchors + a];
         let conf = self.spec.conf_threshold;
 
-        // Candidates: best class per anchor, strictly above the threshold.
+        // Candidates: best class per anchor, strictly above the threshold. A non-finite best
+        // score (a broken model; sigmoid outputs never are) makes no candidate.
         let mut cands: Vec<Candidate> = (0..anchors)
             .filter_map(|a| {
                 let (mut best, mut best_c) = (f32::NEG_INFINITY, 0);
@@ -140,7 +159,7 @@ impl DetectionDecoder<'_> {
                         best_c = c;
                     }
                 }
-                (best > conf).then(|| {
+                (best > conf && best.is_finite()).then(|| {
                     let (cx, cy, w, h) = (at(0, a), at(1, a), at(2, a), at(3, a));
                     let (dw, dh) = (w / 2.0, h / 2.0);
                     Candidate {
@@ -183,11 +202,11 @@ impl DetectionDecoder<'_> {
 
     /// `ops.scale_boxes` then `clip_boxes`, in float32 as torch does.
     fn scale_box(&self, b: [f32; 4]) -> [f32; 4] {
-        let s = self.spec.image_size as f64;
+        let (iw, ih) = (self.input_w as f64, self.input_h as f64);
         let (w0, h0) = (self.orig_w as f64, self.orig_h as f64);
-        let gain = (s / h0).min(s / w0);
-        let pad_x = round_half_even((s - w0 * gain) / 2.0 - 0.1) as f32;
-        let pad_y = round_half_even((s - h0 * gain) / 2.0 - 0.1) as f32;
+        let gain = (ih / h0).min(iw / w0);
+        let pad_x = round_half_even((iw - w0 * gain) / 2.0 - 0.1) as f32;
+        let pad_y = round_half_even((ih - h0 * gain) / 2.0 - 0.1) as f32;
         let g = gain as f32;
         let (w, h) = (self.orig_w as f32, self.orig_h as f32);
         [
@@ -422,7 +441,7 @@ pub fn detect(
     EngineError,
 > {
     let t = std::time::Instant::now();
-    let lb = Letterbox::new(rgb.width(), rgb.height(), spec.image_size);
+    let lb = Letterbox::for_spec(rgb.width(), rgb.height(), spec);
     let input = lb.tensor(rgb, spec.channel_order);
     let pre = t.elapsed();
     let t = std::time::Instant::now();
@@ -459,6 +478,8 @@ pub fn detect(
         spec,
         orig_w: rgb.width(),
         orig_h: rgb.height(),
+        input_w: lb.input_w,
+        input_h: lb.input_h,
     };
     let dets = decoder.decode(
         preds,
@@ -477,10 +498,25 @@ mod tests {
     #[test]
     fn letterbox_matches_ultralytics() {
         // 2356 x 1292 into 640: r = 0.27165..., 640 x 351, dh = 144.5 -> top = round(144.4) = 144.
-        let lb = Letterbox::new(2356, 1292, 640);
+        let sq = |w, h| Letterbox::new(w, h, 640, LetterboxMode::Square, 32);
+        let auto = |w, h| Letterbox::new(w, h, 640, LetterboxMode::Auto, 32);
+        // 2356 x 1292 into 640: r = 0.27165..., 640 x 351, dh = 144.5 -> top = round(144.4) = 144.
+        let lb = sq(2356, 1292);
         assert_eq!((lb.new_w, lb.new_h, lb.left, lb.top), (640, 351, 0, 144));
-        let lb = Letterbox::new(620, 560, 640);
+        assert_eq!((lb.input_w, lb.input_h), (640, 640));
+        let lb = sq(620, 560);
         assert_eq!((lb.new_w, lb.new_h, lb.left, lb.top), (640, 578, 0, 31));
+        // auto=True: dh = 289 % 32 = 1 -> top 0, bottom 1: 640 x 352, as Ultralytics 8.3.80
+        // letterboxes the sample with .pt weights.
+        let lb = auto(2356, 1292);
+        assert_eq!((lb.new_w, lb.new_h, lb.left, lb.top), (640, 351, 0, 0));
+        assert_eq!((lb.input_w, lb.input_h), (640, 352));
+        // Portrait: 1000 x 2000 -> 320 x 640, no padding at all.
+        let lb = auto(1000, 2000);
+        assert_eq!((lb.input_w, lb.input_h, lb.left, lb.top), (320, 640, 0, 0));
+        // 700 x 500 -> 640 x 457, dh = 183 % 32 = 23 -> top round(11.4) = 11, bottom 12.
+        let lb = auto(700, 500);
+        assert_eq!((lb.new_h, lb.top, lb.input_h), (457, 11, 480));
         assert_eq!(round_half_even(2.5), 2.0);
         assert_eq!(round_half_even(3.5), 4.0);
         assert_eq!(round_half_even(-0.5), -0.0);

@@ -8,7 +8,7 @@ use ort::session::Session;
 use pano_core::{AnalysisGeometry, Assessment};
 
 use crate::detection::detect;
-use crate::manifest::ModelManifest;
+use crate::manifest::{LetterboxMode, ModelManifest};
 use crate::segmentation::{ClassMap, LogitMap};
 use crate::{
     debug_render, geometry, score_contributions, scores_from_contributions, Detection, EngineError,
@@ -142,10 +142,23 @@ impl Engine {
         let spec = &self.manifest.detection;
         let shape = input_shape(&det, "detection", &spec.input)?;
         let s = spec.image_size as i64;
-        if shape != [1, 3, s, s] {
+        // A dynamic dimension reads as -1. `square` runs on a static square input or a dynamic
+        // one; `auto` gives inputs of many shapes, so only a dynamic model takes them.
+        let batch_of_three = shape.len() == 4 && (shape[0] == 1 || shape[0] < 0) && shape[1] == 3;
+        let fits = match spec.letterbox {
+            LetterboxMode::Square => batch_of_three && shape[2..].iter().all(|&d| d == s || d < 0),
+            LetterboxMode::Auto => batch_of_three && shape[2] < 0 && shape[3] < 0,
+        };
+        if !fits {
+            let wanted = match spec.letterbox {
+                LetterboxMode::Square => format!("[1, 3, {s}, {s}]"),
+                LetterboxMode::Auto => "[1, 3, H, W] with dynamic H and W (letterbox \"auto\"; \
+                                        export the model with dynamic=True)"
+                    .to_string(),
+            };
             return Err(mismatch(
                 "detection",
-                format!("input shape {shape:?}, manifest says [1, 3, {s}, {s}]"),
+                format!("input shape {shape:?}, manifest says {wanted}"),
             ));
         }
         for name in &spec.outputs {

@@ -23,7 +23,9 @@ pub use detection::{Detection, DetectionDecoder, Letterbox};
 pub use engine::{Analysis, DebugJpegs, Engine, EngineOptions, StageTimings};
 pub use error::EngineError;
 pub use geometry::{mask_rings, MIN_COMPONENT_PIXELS, MIN_TOOTH_SHARE, SIMPLIFY_TOLERANCE};
-pub use manifest::{locate_models_dir, DetectionSpec, ModelManifest, SegmentationSpec};
+pub use manifest::{
+    locate_models_dir, DetectionSpec, LetterboxMode, ModelManifest, SegmentationSpec,
+};
 pub use mask::BoxMask;
 pub use postprocess::{
     score_contributions, score_findings, scores_from_contributions, Contribution,

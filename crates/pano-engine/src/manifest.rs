@@ -67,11 +67,36 @@ pub struct DetectionSpec {
     pub input: String,
     pub outputs: [String; 2],
     pub channel_order: ChannelOrder,
+    /// The long side of the letterboxed input (Ultralytics' `imgsz`).
     pub image_size: u32,
+    /// How the image is letterboxed; absent means `square` (what earlier packs were).
+    #[serde(default)]
+    pub letterbox: LetterboxMode,
+    /// The model's largest stride: `auto` pads the short side up to a multiple of it.
+    #[serde(default = "default_stride")]
+    pub stride: u32,
     pub class_names: Vec<String>,
     pub conf_threshold: f32,
     pub iou_threshold: f32,
     pub max_det: usize,
+}
+
+/// How the detector's input is letterboxed (Ultralytics' `LetterBox`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LetterboxMode {
+    /// Padded to an `image_size` square (`auto=False`): for models exported with a static
+    /// input, whose graph takes nothing else.
+    #[default]
+    Square,
+    /// The long side to `image_size`, the short side padded only up to a multiple of
+    /// `stride` (`auto=True`): what Ultralytics' predictor does with `.pt` weights, i.e. what
+    /// the reference runs. Needs a model exported with dynamic height and width.
+    Auto,
+}
+
+fn default_stride() -> u32 {
+    32
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -112,10 +137,10 @@ impl ModelManifest {
             ));
         }
         let det = &manifest.detection;
-        if det.image_size == 0 || !det.image_size.is_multiple_of(32) {
+        if det.stride == 0 || det.image_size == 0 || !det.image_size.is_multiple_of(det.stride) {
             return Err(invalid(format!(
-                "detection image_size {} is not a positive multiple of 32",
-                det.image_size
+                "detection image_size {} is not a positive multiple of the stride {}",
+                det.image_size, det.stride
             )));
         }
         if !det.class_names.iter().any(|n| n.starts_with("TOOTH")) {

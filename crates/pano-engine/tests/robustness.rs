@@ -34,13 +34,14 @@ proptest! {
         protos in proptest::collection::vec(value(), 32 * 8 * 8),
     ) {
         let spec = spec(3);
-        let decoder = DetectionDecoder { spec: &spec, orig_w: w, orig_h: h };
+        let decoder = DetectionDecoder { spec: &spec, orig_w: w, orig_h: h, input_w: 64, input_h: 64 };
         let dets = decoder.decode(&preds, 12, &protos, 8, 8);
         prop_assert!(dets.len() <= 7);
         for d in dets {
             prop_assert!(d.mask.area() > 0);
             prop_assert!(d.mask.x1 < w && d.mask.y1 < h);
-            prop_assert!(d.score.is_finite() || d.score.is_infinite());
+            // A score is a probability above the threshold: never NaN or infinite.
+            prop_assert!(d.score.is_finite() && d.score > spec.conf_threshold, "score {}", d.score);
         }
     }
 }

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# One command for the parity table: Pano against the anchor's own main.py, on the committed
+# real-format test pairs and the parity images. Not part of CI (it builds the anchor's stack,
+# gigabytes); CI runs the last step against the committed outputs.
+#
+#   models/anchor/parity.sh --anchor-src PATH/dental-pano-ai --detectron2-src PATH/detectron2 \
+#       [--regenerate-checkpoints]
+#
+# 1. the anchor's venv (anchor-env.sh; detectron2 built from the pinned commit);
+# 2. for each pair (narrow: the realistic pair; stress: hundreds of detections): the
+#    checkpoints (committed under models/anchor/<pair>/; made again only when asked),
+#    the ONNX pack the exporter makes of them (models/parity/<pair>/), and the anchor's
+#    outputs on the parity images (tests/parity/<pair>/, by main.py itself);
+# 3. the engine's parity test, which prints the table.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ANCHOR="" D2="" REGEN=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --anchor-src) ANCHOR=$2; shift 2 ;;
+    --detectron2-src) D2=$2; shift 2 ;;
+    --regenerate-checkpoints) REGEN=1; shift ;;
+    *) echo "usage: $0 --anchor-src PATH --detectron2-src PATH [--regenerate-checkpoints]" >&2; exit 2 ;;
+  esac
+done
+[ -f "$ANCHOR/main.py" ] || { echo "--anchor-src: no main.py in '$ANCHOR'" >&2; exit 2; }
+models/anchor/anchor-env.sh --detectron2-src "$D2"
+PY=.cache/anchor-venv/bin/python
+NOTICE="Random-weight test models of the real architectures: results are not for diagnosis."
+declare -A TARGET=([narrow]=50 [stress]=500)
+for pair in narrow stress; do
+  if [ "$REGEN" = 1 ] || [ ! -f "models/anchor/$pair/yolo/model.pt" ]; then
+    if [ "$pair" = narrow ]; then
+      $PY models/anchor/make_checkpoints.py --size narrow --out "models/anchor/$pair" --target-detections "${TARGET[$pair]}"
+    else
+      # The stress pair shares the realistic pair's DeepLab (a link) and differs in its head.
+      $PY models/anchor/make_checkpoints.py --size narrow --only yolo --out "models/anchor/$pair" --target-detections "${TARGET[$pair]}"
+      ln -sfn ../narrow/deeplab "models/anchor/$pair/deeplab"
+    fi
+  fi
+  $PY models/scripts/export_real_models.py --reference-models "models/anchor/$pair" \
+    --out "models/parity/$pair" --model-version "anchor-format-$pair-random-1" --test-model "$NOTICE"
+  $PY models/anchor/parity.py --anchor-src "$ANCHOR" --pair "models/anchor/$pair" --out "tests/parity/$pair"
+done
+export PATH="$HOME/.cargo/bin:$PATH" ORT_DISABLE_TELEMETRY=1
+cargo test -p pano-engine --test parity -- --nocapture --test-threads 1
