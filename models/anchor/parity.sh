@@ -40,7 +40,11 @@ for pair in narrow stress; do
   fi
   $PY models/scripts/export_real_models.py --reference-models "models/anchor/$pair" \
     --out "models/parity/$pair" --model-version "anchor-format-$pair-random-1" --test-model "$NOTICE"
-  $PY models/anchor/parity.py --anchor-src "$ANCHOR" --pair "models/anchor/$pair" --out "tests/parity/$pair"
+  # main.py holds every retina mask as a float32 image (500 x 2356 x 1292 x 4 bytes = 6 GB,
+  # and copies of it): on the sample, the stress pair's 500 detections need more than this
+  # machine's 24 GB and the kernel kills it. The stress pair runs on the other five images.
+  only=(); [ "$pair" = stress ] && only=(--only portrait max-size small grayscale sixteen-bit)
+  $PY models/anchor/parity.py --anchor-src "$ANCHOR" --pair "models/anchor/$pair" --out "tests/parity/$pair" "${only[@]}"
 done
 export PATH="$HOME/.cargo/bin:$PATH" ORT_DISABLE_TELEMETRY=1
 cargo test -p pano-engine --test parity -- --nocapture --test-threads 1

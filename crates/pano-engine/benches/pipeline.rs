@@ -1,6 +1,9 @@
 //! Per-stage timings and peak memory of one analysis of the sample radiograph.
 //!
-//!     cargo bench -p pano-engine --bench pipeline [-- IMAGE] [--runs N]
+//!     cargo bench -p pano-engine --bench pipeline [-- IMAGE] [--runs N] [--models DIR]
+//!
+//! DIR is a model pack relative to the repository root (default models/test; the realistic
+//! and stress pairs in the anchor's format are models/parity/narrow and models/parity/stress).
 //!
 //! With `PANO_BENCH_PYTHON=<python with the models/scripts requirements>` it also runs the
 //! Python reference pipeline on the same image and models, in the same session, and prints
@@ -54,11 +57,17 @@ fn main() {
         .enumerate()
         .find(|(i, a)| {
             !a.starts_with("--")
-                && (*i == 0 || !["--runs", "--provider"].contains(&args[i - 1].as_str()))
+                && (*i == 0
+                    || !["--runs", "--provider", "--models"].contains(&args[i - 1].as_str()))
         })
         .map(|(_, a)| PathBuf::from(a))
         .unwrap_or_else(|| root.join("tests/data/pan-01432.jpg"));
-    let models = root.join("models/test");
+    let models = args
+        .iter()
+        .position(|a| a == "--models")
+        .and_then(|i| args.get(i + 1))
+        .map(|m| root.join(m))
+        .unwrap_or_else(|| root.join("models/test"));
 
     let t = Instant::now();
     let provider = args

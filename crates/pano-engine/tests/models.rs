@@ -116,6 +116,26 @@ fn an_image_size_the_model_does_not_take_is_refused() {
 }
 
 #[test]
+fn auto_letterbox_needs_a_model_with_dynamic_size() {
+    // The test YOLO is a static 640x640 export: it cannot take 640x352.
+    let dir = copy_models(|m| m["detection"]["letterbox"] = "auto".into());
+    match load(dir.path()) {
+        Err(EngineError::ModelMismatch { detail, .. }) => {
+            assert!(detail.contains("dynamic H and W"), "{detail}")
+        }
+        other => panic!("{:?}", other.err()),
+    }
+    // A stride that does not divide the image size is refused before any model is read.
+    let dir = copy_models(|m| m["detection"]["stride"] = 48.into());
+    match load(dir.path()) {
+        Err(EngineError::ManifestInvalid { detail, .. }) => {
+            assert!(detail.contains("stride 48"), "{detail}")
+        }
+        other => panic!("{:?}", other.err()),
+    }
+}
+
+#[test]
 fn a_tiny_image_is_refused_not_analysed() {
     let engine = load(&test_models()).unwrap();
     let img = image::RgbImage::new(20, 400);

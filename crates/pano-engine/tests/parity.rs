@@ -27,6 +27,11 @@ const IMAGES: [(&str, &str); 6] = [
 
 const SCORE_TOLERANCE: f32 = 1e-4;
 const BOX_TOLERANCE: f32 = 0.01;
+/// The stress pair's CSV tolerance. Each of its scores combines up to hundreds of overlapping
+/// detections (`1 - prod(1 - score x share)`), each score carrying the ~2e-5 float noise
+/// between torch's and ONNX Runtime's convolutions; the noise adds up past 1e-4 on a few
+/// entries (the test prints them). The realistic pair keeps 1e-4.
+const STRESS_CSV_TOLERANCE: f32 = 5e-4;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -69,11 +74,15 @@ struct Row {
     /// Differing pixels not on the edge of the anchor's mask.
     off_edge_pixels: u64,
     mask_pixels: u64,
+    /// Detections paired with the anchor's at another place (near-tied scores swapped).
+    reordered: usize,
     csv_diff: f32,
+    /// The CSV entries more than 1e-4 apart, to be explained.
+    csv_over: Vec<String>,
     problems: Vec<String>,
 }
 
-fn compare(engine: &Engine, pair: &str, stem: &'static str, file: &str) -> Row {
+fn compare(engine: &Engine, pair: &str, stem: &'static str, file: &str, csv_tolerance: f32) -> Row {
     let image = import_file(&root().join(file), &ImportLimits::default()).expect("parity image");
     let (w, h) = (image.width(), image.height());
     let analysis = engine.analyze(&image.rgb, stem, false).expect("analysis");
@@ -96,7 +105,9 @@ fn compare(engine: &Engine, pair: &str, stem: &'static str, file: &str) -> Row {
         differing_pixels: 0,
         off_edge_pixels: 0,
         mask_pixels: 0,
+        reordered: 0,
         csv_diff: 0.0,
+        csv_over: Vec::new(),
         problems: Vec::new(),
     };
     if ours.len() != anchor.len() {
@@ -107,19 +118,42 @@ fn compare(engine: &Engine, pair: &str, stem: &'static str, file: &str) -> Row {
             all.len() - anchor.len()
         ));
     }
-    for (i, (a, r)) in ours.iter().zip(&anchor).enumerate() {
-        if a.class_name != r.class_name {
+    // Both lists are in score order. Two detections of one class whose scores differ by less
+    // than the float noise between torch and ONNX Runtime (~1e-5) may come in either order; each
+    // of ours is paired with the anchor's at the same place, or else with the unused one of the
+    // same class and a score within the tolerance whose box is nearest. Swaps are counted.
+    let box_diff =
+        |a: &[f32; 4], b: &[f32; 4]| (0..4).map(|k| (a[k] - b[k]).abs()).fold(0.0f32, f32::max);
+    let mut used = vec![false; anchor.len()];
+    for (i, a) in ours.iter().enumerate() {
+        let fits = |j: usize| {
+            !used[j]
+                && anchor[j].class_name == a.class_name
+                && (anchor[j].score - a.score).abs() <= SCORE_TOLERANCE
+        };
+        let j = if i < anchor.len()
+            && fits(i)
+            && box_diff(&a.box_xyxy, &anchor[i].box_xyxy) <= BOX_TOLERANCE
+        {
+            Some(i)
+        } else {
+            (0..anchor.len()).filter(|&j| fits(j)).min_by(|&x, &y| {
+                box_diff(&a.box_xyxy, &anchor[x].box_xyxy)
+                    .total_cmp(&box_diff(&a.box_xyxy, &anchor[y].box_xyxy))
+            })
+        };
+        let Some(j) = j else {
             row.problems.push(format!(
-                "#{i}: class {} vs the anchor's {}",
-                a.class_name, r.class_name
+                "#{i}: no detection of the anchor's has class {} and score {}",
+                a.class_name, a.score
             ));
             continue;
-        }
+        };
+        used[j] = true;
+        row.reordered += (j != i) as usize;
+        let r = anchor[j];
         row.worst_score = row.worst_score.max((a.score - r.score).abs());
-        let box_diff = (0..4)
-            .map(|k| (a.box_xyxy[k] - r.box_xyxy[k]).abs())
-            .fold(0.0f32, f32::max);
-        row.worst_box = row.worst_box.max(box_diff);
+        row.worst_box = row.worst_box.max(box_diff(&a.box_xyxy, &r.box_xyxy));
         let bits = hex_decode(&r.mask_bits);
         let [x0, y0, x1, y1] = r.clipped_box(w, h);
         let anchor_pixel = |x: u32, y: u32| {
@@ -161,6 +195,13 @@ fn compare(engine: &Engine, pair: &str, stem: &'static str, file: &str) -> Row {
     )
     .expect("main.py's CSV parses");
     row.csv_diff = analysis.assessment.max_abs_difference(&expected);
+    row.csv_over = analysis
+        .assessment
+        .findings()
+        .zip(expected.findings())
+        .filter(|(a, b)| (a.score - b.score).abs() > SCORE_TOLERANCE)
+        .map(|(a, b)| format!("{} {}: {:.6} vs {:.6}", a.fdi, a.finding, a.score, b.score))
+        .collect();
     if row.worst_score > SCORE_TOLERANCE {
         row.problems.push(format!(
             "a detection score differs by {:.2e}",
@@ -177,7 +218,7 @@ fn compare(engine: &Engine, pair: &str, stem: &'static str, file: &str) -> Row {
             row.off_edge_pixels
         ));
     }
-    if row.csv_diff > SCORE_TOLERANCE {
+    if row.csv_diff > csv_tolerance {
         row.problems
             .push(format!("a CSV score differs by {:.2e}", row.csv_diff));
     }
@@ -187,7 +228,7 @@ fn compare(engine: &Engine, pair: &str, stem: &'static str, file: &str) -> Row {
 /// Runs the pair over every parity image, prints the table, then fails on any row that does
 /// not agree. Differing mask pixels must all lie on a mask's edge (float ties) and be at most
 /// `max_differing_per_million` of the masks' pixels.
-fn parity(pair: &str, max_differing_per_million: f64) {
+fn parity(pair: &str, skip: &[&str], csv_tolerance: f32, max_differing_per_million: f64) {
     let engine = Engine::load(&EngineOptions {
         models_dir: root().join("models/parity").join(pair),
         ..Default::default()
@@ -195,14 +236,16 @@ fn parity(pair: &str, max_differing_per_million: f64) {
     .expect("the parity pack loads (models/anchor/parity.sh exports it)");
     let rows: Vec<Row> = IMAGES
         .iter()
-        .map(|&(stem, file)| compare(&engine, pair, stem, file))
+        .filter(|(stem, _)| !skip.contains(stem))
+        .map(|&(stem, file)| compare(&engine, pair, stem, file, csv_tolerance))
         .collect();
     eprintln!("\nparity, pair {pair}: pano vs the anchor's main.py");
     eprintln!(
-        "{:<12} {:>10} {:>11} {:>11} {:>10} {:>17} {:>11}",
+        "{:<12} {:>10} {:>11} {:>9} {:>11} {:>10} {:>17} {:>11}",
         "image",
         "size",
         "detections",
+        "reordered",
         "max |dscore|",
         "max |dbox|",
         "differing pixels",
@@ -210,15 +253,23 @@ fn parity(pair: &str, max_differing_per_million: f64) {
     );
     for r in &rows {
         eprintln!(
-            "{:<12} {:>10} {:>11} {:>11.2e} {:>10.5} {:>8} / {:<8} {:>11.2e}",
+            "{:<12} {:>10} {:>11} {:>9} {:>11.2e} {:>10.5} {:>8} / {:<8} {:>11.2e}",
             r.stem,
             format!("{}x{}", r.size.0, r.size.1),
             format!("{}/{}", r.detections.0, r.detections.1),
+            r.reordered,
             r.worst_score,
             r.worst_box,
             r.differing_pixels,
             r.mask_pixels,
             r.csv_diff
+        );
+    }
+    for r in rows.iter().filter(|r| !r.csv_over.is_empty()) {
+        eprintln!(
+            "{}: CSV scores more than 1e-4 apart: {}",
+            r.stem,
+            r.csv_over.join("; ")
         );
     }
     let mut failures: Vec<String> = rows
@@ -244,5 +295,12 @@ fn parity(pair: &str, max_differing_per_million: f64) {
 /// where the prototype logit is within float rounding of 0.
 #[test]
 fn the_realistic_pair_agrees_with_the_anchor() {
-    parity("narrow", 20.0);
+    parity("narrow", &[], 1e-4, 20.0);
+}
+
+/// 500 detections per image (max_det). The sample is left out: main.py keeps 500 float32
+/// masks of 2356x1292 and copies of them, more than 24 GB, and is killed (models/anchor/parity.sh).
+#[test]
+fn the_stress_pair_agrees_with_the_anchor() {
+    parity("stress", &["pan-01432"], STRESS_CSV_TOLERANCE, 20.0);
 }

@@ -68,6 +68,8 @@ fn grayscale_formats_are_replicated_to_three_channels() {
     }
 }
 
+/// A deliberate difference from the anchor's main.py, whose PIL `convert("RGB")` clips 16-bit
+/// samples at 255 (a 16-bit radiograph turns white); README "Proven on the anchor's own stack".
 #[test]
 fn sixteen_bit_png_is_scaled_to_eight_bits() {
     let img16: ImageBuffer<Luma<u16>, Vec<u16>> =
@@ -148,6 +150,8 @@ fn decompression_bomb_is_refused_from_the_header() {
     );
 }
 
+/// A deliberate difference from the anchor's main.py, whose `Image.open` ignores EXIF
+/// orientation; README "Proven on the anchor's own stack".
 #[test]
 fn exif_orientation_is_applied() {
     // The upright picture (marker top-left) was stored rotated 90 degrees counter-clockwise,
