@@ -81,7 +81,7 @@ fn check_image(stem: &str) {
     let (w, h) = (image.width(), image.height());
     assert_eq!(ours.len(), reference.len(), "{stem}: detection count");
 
-    let mut worst_iou = 1.0f64;
+    let (mut differing, mut mask_pixels) = (0u64, 0u64);
     let mut worst_box = 0.0f32;
     let box_diff =
         |a: &[f32; 4], b: &[f32; 4]| (0..4).map(|k| (a[k] - b[k]).abs()).fold(0.0f32, f32::max);
@@ -97,7 +97,7 @@ fn check_image(stem: &str) {
                 && reference[j].class_name == a.class_name
                 && (reference[j].score - a.score).abs() < 1e-4
         };
-        let j = if same(i) && box_diff(&a.box_xyxy, &reference[i].box_xyxy) <= 1.0 {
+        let j = if same(i) && box_diff(&a.box_xyxy, &reference[i].box_xyxy) <= 0.01 {
             i
         } else {
             (0..reference.len())
@@ -118,50 +118,53 @@ fn check_image(stem: &str) {
         worst_box = worst_box.max(box_diff(&a.box_xyxy, &r.box_xyxy));
         let bits = hex_decode(&r.mask_bits);
         let [x0, y0, x1, y1] = r.clipped_box(w, h);
-        let (mut inter, mut union) = (0u64, 0u64);
+        // Masks pixel by pixel: a differing pixel must lie on the reference mask's edge (a
+        // neighbour differs), where the logit is within float rounding of 0.
+        let on_edge = |x: u32, y: u32| {
+            let q = r.mask_pixel(&bits, x, y, w, h);
+            (-1i64..=1).any(|dy| {
+                (-1i64..=1).any(|dx| {
+                    let (nx, ny) = (x as i64 + dx, y as i64 + dy);
+                    nx >= 0
+                        && ny >= 0
+                        && (nx as u32) < w
+                        && (ny as u32) < h
+                        && r.mask_pixel(&bits, nx as u32, ny as u32, w, h) != q
+                })
+            })
+        };
         for y in y0.min(a.mask.y0)..=y1.max(a.mask.y1) {
             for x in x0.min(a.mask.x0)..=x1.max(a.mask.x1) {
                 let (p, q) = (a.mask.get(x, y), r.mask_pixel(&bits, x, y, w, h));
-                inter += (p && q) as u64;
-                union += (p || q) as u64;
-            }
-        }
-        let iou = inter as f64 / union.max(1) as f64;
-        if iou < 0.98 {
-            let (mut sx, mut sy, mut n, mut rx, mut ry, mut rn) =
-                (0f64, 0f64, 0f64, 0f64, 0f64, 0f64);
-            for y in y0.min(a.mask.y0)..=y1.max(a.mask.y1) {
-                for x in x0.min(a.mask.x0)..=x1.max(a.mask.x1) {
-                    if a.mask.get(x, y) {
-                        sx += x as f64;
-                        sy += y as f64;
-                        n += 1.0;
-                    }
-                    if r.mask_pixel(&bits, x, y, w, h) {
-                        rx += x as f64;
-                        ry += y as f64;
-                        rn += 1.0;
-                    }
+                mask_pixels += q as u64;
+                if p != q {
+                    differing += 1;
+                    assert!(
+                        on_edge(x, y),
+                        "{stem} #{i} ({}): mask differs at ({x}, {y}), off its edge",
+                        r.class_name
+                    );
                 }
             }
-            eprintln!("ours area {} centroid ({:.2},{:.2}) box {:?}; ref area {} centroid ({:.2},{:.2}) box {:?}", a.mask.area(), sx / n, sy / n, a.box_xyxy, r.mask_area, rx / rn, ry / rn, r.box_xyxy);
         }
-        worst_iou = worst_iou.min(iou);
-        assert!(
-            iou >= 0.98,
-            "{stem} #{i} ({}): mask IoU {iou:.4}",
-            r.class_name
-        );
     }
-    assert!(worst_box <= 1.0, "{stem}: a box differs by {worst_box} px");
+    assert!(worst_box <= 0.01, "{stem}: a box differs by {worst_box} px");
+    let per_million = differing as f64 * 1e6 / mask_pixels.max(1) as f64;
+    assert!(
+        per_million <= 20.0,
+        "{stem}: {differing} of {mask_pixels} mask pixels differ"
+    );
 
     let expected = pano_core::parse_csv(
         &std::fs::read_to_string(root().join(format!("tests/reference/{stem}.csv"))).unwrap(),
     )
     .unwrap();
     let diff = analysis.assessment.max_abs_difference(&expected);
-    eprintln!("{stem}: {} detections, worst mask IoU {worst_iou:.4}, worst box {worst_box:.4} px, max score diff {diff:.2e}", ours.len());
-    assert!(diff <= 1e-3, "{stem}: scores differ by up to {diff}");
+    eprintln!("{stem}: {} detections, {differing} of {mask_pixels} mask pixels differ (all on an edge), worst box {worst_box:.4} px, max score diff {diff:.2e}", ours.len());
+    // Same ONNX files, but the reference resizes the logits and takes the softmax in torch:
+    // ~1e-6 per pixel, summed over up to hundreds of overlapping detections (measured 1.4e-4
+    // on the sample's 500).
+    assert!(diff <= 5e-4, "{stem}: scores differ by up to {diff}");
 }
 
 #[test]
