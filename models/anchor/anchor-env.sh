@@ -9,28 +9,27 @@
 # that commit for the CPU (a git worktree, so the clone is left as it is). The venv defaults
 # to .cache/anchor-venv. Idempotent: a second run checks and stops.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-ROOT=$PWD
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 DETECTRON2_COMMIT=2a420edb307c9bdf640f036d3b196bed474b8593
 VENV="$ROOT/.cache/anchor-venv"
 SRC=""
 while [ $# -gt 0 ]; do
   case "$1" in
-    --detectron2-src) SRC=$2; shift 2 ;;
-    --venv) VENV=$2; shift 2 ;;
+    --detectron2-src) [ $# -ge 2 ] || exit 2; SRC=$(cd "$2" && pwd); shift 2 ;;
+    --venv) [ $# -ge 2 ] || exit 2; mkdir -p "$2"; VENV=$(cd "$2" && pwd); shift 2 ;;
     *) echo "usage: $0 --detectron2-src PATH [--venv DIR]" >&2; exit 2 ;;
   esac
 done
 log() { printf '[anchor-env] %s\n' "$*" >&2; }
+cd "$ROOT"
 
 PY=python3.11
 command -v $PY >/dev/null || { log "needs Python 3.11 (the anchor's pyproject says ^3.11)"; exit 1; }
 [ -x "$VENV/bin/python" ] || { log "venv: $VENV"; $PY -m venv "$VENV"; }
 PIP=("$VENV/bin/python" -m pip)
-if ! "$VENV/bin/python" -c "import torch, ultralytics, cv2" 2>/dev/null; then
-  log "pip: the lock's pins (models/anchor/requirements.txt), a few GB"
-  "${PIP[@]}" install -q -r models/anchor/requirements.txt
-fi
+# pip checks the pins itself and only installs what differs (a few GB the first time).
+log "pip: the lock's pins (models/anchor/requirements.txt)"
+"${PIP[@]}" install -q -r models/anchor/requirements.txt
 
 if "$VENV/bin/python" -c "import detectron2, detectron2._C" 2>/dev/null; then
   log "detectron2: present ($("$VENV/bin/python" -c 'import detectron2; print(detectron2.__version__)'))"
@@ -40,8 +39,10 @@ else
     || { log "$SRC does not hold detectron2 commit $DETECTRON2_COMMIT"; exit 2; }
   build="$ROOT/.cache/detectron2-$DETECTRON2_COMMIT"
   if [ ! -d "$build" ]; then
-    mkdir -p "$build"
-    git -C "$SRC" archive "$DETECTRON2_COMMIT" | tar -x -C "$build"
+    # Unpacked beside, then moved: an interrupted unpack is never taken for a finished one.
+    rm -rf "$build.partial" && mkdir -p "$build.partial"
+    git -C "$SRC" archive "$DETECTRON2_COMMIT" | tar -x -C "$build.partial"
+    mv "$build.partial" "$build"
   fi
   log "detectron2 $DETECTRON2_COMMIT: building for the CPU (about 6 minutes on 2 cores)"
   # FORCE_CUDA=0 and no CUDA_HOME: only the CPU operators are compiled.

@@ -134,6 +134,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--only", nargs="*", help="stems to run (default: all)")
     args = ap.parse_args()
+    args.anchor_src = args.anchor_src.resolve()  # main.py runs with it as working directory
     if not (args.anchor_src / "main.py").is_file():
         raise SystemExit(f"{args.anchor_src}/main.py not found")
     make_images()

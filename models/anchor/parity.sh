@@ -13,28 +13,30 @@
 #    outputs on the parity images (tests/parity/<pair>/, by main.py itself);
 # 3. the engine's parity test, which prints the table.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+usage() { echo "usage: $0 --anchor-src PATH --detectron2-src PATH [--regenerate-checkpoints]" >&2; exit 2; }
 ANCHOR="" D2="" REGEN=0
 while [ $# -gt 0 ]; do
   case "$1" in
-    --anchor-src) ANCHOR=$2; shift 2 ;;
-    --detectron2-src) D2=$2; shift 2 ;;
+    # Paths are made absolute before the script moves to the repository root.
+    --anchor-src) [ $# -ge 2 ] || usage; ANCHOR=$(cd "$2" && pwd); shift 2 ;;
+    --detectron2-src) [ $# -ge 2 ] || usage; D2=$(cd "$2" && pwd); shift 2 ;;
     --regenerate-checkpoints) REGEN=1; shift ;;
-    *) echo "usage: $0 --anchor-src PATH --detectron2-src PATH [--regenerate-checkpoints]" >&2; exit 2 ;;
+    *) usage ;;
   esac
 done
+cd "$(dirname "$0")/../.."
+
 [ -f "$ANCHOR/main.py" ] || { echo "--anchor-src: no main.py in '$ANCHOR'" >&2; exit 2; }
 models/anchor/anchor-env.sh --detectron2-src "$D2"
 PY=.cache/anchor-venv/bin/python
 NOTICE="Random-weight test models of the real architectures: results are not for diagnosis."
-declare -A TARGET=([narrow]=50 [stress]=500)
 for pair in narrow stress; do
   if [ "$REGEN" = 1 ] || [ ! -f "models/anchor/$pair/yolo/model.pt" ]; then
     if [ "$pair" = narrow ]; then
-      $PY models/anchor/make_checkpoints.py --size narrow --out "models/anchor/$pair" --target-detections "${TARGET[$pair]}"
+      $PY models/anchor/make_checkpoints.py --size narrow --out "models/anchor/$pair" --target-detections 50
     else
       # The stress pair shares the realistic pair's DeepLab (a link) and differs in its head.
-      $PY models/anchor/make_checkpoints.py --size narrow --only yolo --out "models/anchor/$pair" --target-detections "${TARGET[$pair]}"
+      $PY models/anchor/make_checkpoints.py --size narrow --only yolo --out "models/anchor/$pair" --target-detections 500
       ln -sfn ../narrow/deeplab "models/anchor/$pair/deeplab"
     fi
   fi
@@ -43,8 +45,10 @@ for pair in narrow stress; do
   # main.py holds every retina mask as a float32 image (500 x 2356 x 1292 x 4 bytes = 6 GB,
   # and copies of it): on the sample, the stress pair's 500 detections need more than this
   # machine's 24 GB and the kernel kills it. The stress pair runs on the other five images.
-  only=(); [ "$pair" = stress ] && only=(--only portrait max-size small grayscale sixteen-bit)
-  $PY models/anchor/parity.py --anchor-src "$ANCHOR" --pair "models/anchor/$pair" --out "tests/parity/$pair" "${only[@]}"
+  only=""; [ "$pair" = stress ] && only="portrait max-size small grayscale sixteen-bit"
+  # shellcheck disable=SC2086  (the stems are words)
+  $PY models/anchor/parity.py --anchor-src "$ANCHOR" --pair "models/anchor/$pair" --out "tests/parity/$pair" \
+    ${only:+--only $only}
 done
 export PATH="$HOME/.cargo/bin:$PATH" ORT_DISABLE_TELEMETRY=1
 cargo test -p pano-engine --test parity -- --nocapture --test-threads 1

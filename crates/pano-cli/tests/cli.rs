@@ -70,7 +70,10 @@ fn a_bad_file_gets_its_own_error_and_the_batch_goes_on() {
                 .count()
         };
         let band = red(0, h - 12, w.min(400), h);
-        assert!(band > 1000, "{debug}: {band} dark red pixels along the bottom left");
+        assert!(
+            band > 1000,
+            "{debug}: {band} dark red pixels along the bottom left"
+        );
     }
     assert!(!out.path().join("b-broken.csv").exists());
 }

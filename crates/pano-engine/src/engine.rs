@@ -146,12 +146,16 @@ impl Engine {
         // one; `auto` gives inputs of many shapes, so only a dynamic model takes them.
         let batch_of_three = shape.len() == 4 && (shape[0] == 1 || shape[0] < 0) && shape[1] == 3;
         let fits = match spec.letterbox {
-            LetterboxMode::Square => batch_of_three && shape[2..].iter().all(|&d| d == s || d < 0),
+            // A dynamic model would be letterboxed `auto` by Ultralytics itself: the manifest
+            // must say so, or the engine would feed it another image than the reference does.
+            LetterboxMode::Square => batch_of_three && shape[2..] == [s, s],
             LetterboxMode::Auto => batch_of_three && shape[2] < 0 && shape[3] < 0,
         };
         if !fits {
             let wanted = match spec.letterbox {
-                LetterboxMode::Square => format!("[1, 3, {s}, {s}]"),
+                LetterboxMode::Square => format!(
+                    "[1, 3, {s}, {s}] (letterbox \"square\"; a model with dynamic H and W needs \"auto\")"
+                ),
                 LetterboxMode::Auto => "[1, 3, H, W] with dynamic H and W (letterbox \"auto\"; \
                                         export the model with dynamic=True)"
                     .to_string(),
@@ -197,7 +201,14 @@ impl Engine {
         name: &str,
         debug: bool,
     ) -> Result<Analysis, EngineError> {
-        if image.width() < 32 || image.height() < 32 {
+        // A strip so thin that the letterbox would scale its short side to nothing (e.g.
+        // 32 x 80000) is as unanalysable as a tiny image.
+        let lb = crate::detection::Letterbox::for_spec(
+            image.width().max(1),
+            image.height().max(1),
+            &self.manifest.detection,
+        );
+        if image.width() < 32 || image.height() < 32 || lb.new_w == 0 || lb.new_h == 0 {
             return Err(EngineError::ImageTooSmall {
                 width: image.width(),
                 height: image.height(),

@@ -136,6 +136,19 @@ fn auto_letterbox_needs_a_model_with_dynamic_size() {
 }
 
 #[test]
+fn a_strip_the_letterbox_would_scale_to_nothing_is_refused() {
+    let engine = load(&test_models()).unwrap();
+    let img = image::RgbImage::new(40, 60000);
+    assert!(matches!(
+        engine.analyze(&img, "x", false),
+        Err(EngineError::ImageTooSmall {
+            width: 40,
+            height: 60000
+        })
+    ));
+}
+
+#[test]
 fn a_tiny_image_is_refused_not_analysed() {
     let engine = load(&test_models()).unwrap();
     let img = image::RgbImage::new(20, 400);
