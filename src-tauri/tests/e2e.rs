@@ -215,23 +215,30 @@ async fn analyse_the_sample_and_approve_it_for_a_new_patient_in_the_real_window(
     let http = reqwest::Client::new();
     let sample = root().join("tests/data/pan-01432.jpg");
     let launched = Instant::now();
-    let created: Value = serde_json::from_str(
-        &http
+    // tauri-driver listens before the WebKitWebDriver behind it does: on a cold machine the
+    // first session request can be cut off (seen once as hyper's IncompleteMessage). Asked
+    // again, up to three times, a second apart.
+    let body = json!({"capabilities": {"alwaysMatch": {"browserName": "wry",
+        "tauri:options": {"application": &app, "args": [sample]}}}})
+    .to_string();
+    let mut attempt = 0;
+    let created: Value = loop {
+        attempt += 1;
+        let answer = http
             .post(format!("http://127.0.0.1:{port}/session"))
             .header("content-type", "application/json")
-            .body(
-                json!({"capabilities": {"alwaysMatch": {"browserName": "wry",
-                    "tauri:options": {"application": &app, "args": [sample]}}}})
-                .to_string(),
-            )
+            .body(body.clone())
             .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+            .await;
+        match answer {
+            Ok(response) => break serde_json::from_str(&response.text().await.unwrap()).unwrap(),
+            Err(e) if attempt < 3 && (e.is_request() || e.is_connect()) => {
+                eprintln!("session request {attempt} failed ({e}); asking again");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => panic!("tauri-driver did not create a session: {e}"),
+        }
+    };
     let session_id = created["value"]["sessionId"]
         .as_str()
         .unwrap_or_else(|| panic!("{created}"))
