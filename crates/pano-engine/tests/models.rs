@@ -136,6 +136,28 @@ fn auto_letterbox_needs_a_model_with_dynamic_size() {
 }
 
 #[test]
+fn square_letterbox_refuses_a_model_with_dynamic_size() {
+    // Ultralytics letterboxes a dynamic model `auto`; a manifest saying `square` for one
+    // would feed it another image than the reference does.
+    let pack = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/parity/narrow");
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["yolo.onnx", "deeplab.onnx"] {
+        std::fs::copy(pack.join(f), dir.path().join(f)).unwrap();
+    }
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(pack.join("manifest.json")).unwrap())
+            .unwrap();
+    manifest["detection"]["letterbox"] = "square".into();
+    std::fs::write(dir.path().join("manifest.json"), manifest.to_string()).unwrap();
+    match load(dir.path()) {
+        Err(EngineError::ModelMismatch { detail, .. }) => {
+            assert!(detail.contains("needs \"auto\""), "{detail}")
+        }
+        other => panic!("{:?}", other.err()),
+    }
+}
+
+#[test]
 fn a_strip_the_letterbox_would_scale_to_nothing_is_refused() {
     let engine = load(&test_models()).unwrap();
     let img = image::RgbImage::new(40, 60000);
