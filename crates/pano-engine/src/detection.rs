@@ -522,6 +522,45 @@ mod tests {
         assert_eq!(round_half_even(-0.5), -0.0);
     }
 
+    /// 1600 x 881 with `auto`: the resize rounds the height up (881 x 0.4 = 352.4 -> 352) and
+    /// no padding is left, so the input (640 x 352) is not the resized image's exact scale.
+    /// Ultralytics' `scale_boxes` then takes its gain from the input, min(352/881, 640/1600)
+    /// = 0.399546, not 0.4, and `scale_masks` crops the prototypes with that gain too: these
+    /// are the numbers its code gives, worked through by hand.
+    #[test]
+    fn odd_rounding_takes_the_gain_from_the_input_as_ultralytics_does() {
+        let lb = Letterbox::new(1600, 881, 640, LetterboxMode::Auto, 32);
+        assert_eq!((lb.new_w, lb.new_h, lb.left, lb.top), (640, 352, 0, 0));
+        assert_eq!((lb.input_w, lb.input_h), (640, 352));
+        let spec: DetectionSpec = serde_json::from_value(serde_json::json!({
+            "file": "x", "sha256": "", "input": "images", "outputs": ["output0", "output1"],
+            "channel_order": "bgr", "image_size": 640, "letterbox": "auto", "stride": 32,
+            "class_names": ["A"], "conf_threshold": 0.25, "iou_threshold": 0.5, "max_det": 10
+        }))
+        .unwrap();
+        let decoder = DetectionDecoder {
+            spec: &spec,
+            orig_w: 1600,
+            orig_h: 881,
+            input_w: lb.input_w,
+            input_h: lb.input_h,
+        };
+        let b = decoder.scale_box([100.0, 50.0, 600.0, 300.0]);
+        let expected = [250.28409, 125.14204, 1501.7046, 750.8523];
+        for (got, want) in b.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-3, "{b:?} vs {expected:?}");
+        }
+        // With 0.4 the box would end at exactly 1500 x 750: the test tells the two apart.
+        assert!((b[2] - 1500.0).abs() > 1.0);
+        // Prototypes are 160 x 88: the width's pad is (160 - 1600 x 0.0998865) / 2 = 0.09,
+        // so the crop keeps columns 0..159 (int() of 159.91), not all 160.
+        let crop = decoder.proto_crop(88, 160).unwrap();
+        assert_eq!((crop.top, crop.left), (0, 0));
+        assert_eq!((crop.xt.len(), crop.yt.len()), (1600, 881));
+        let last_source_column = crop.xt.iter().map(|t| t.0.max(t.1)).max().unwrap();
+        assert_eq!(last_source_column, 158, "the crop is 159 columns wide");
+    }
+
     #[test]
     fn nms_suppresses_within_a_class_only() {
         let c = |class_id, score, x: f32| Candidate {
