@@ -168,7 +168,41 @@ impl Engine {
         for name in &spec.outputs {
             require_output(&det, "detection", name)?;
         }
-        if let Some(names) = det.metadata().ok().and_then(|m| m.custom("names")) {
+        // Ultralytics writes the export's stride and imgsz into the ONNX metadata. The
+        // exporter copies both into the manifest; a manifest edited by hand (or meant for
+        // another export) would letterbox differently from what the model was made for.
+        let metadata = det.metadata().ok();
+        let custom = |key: &str| metadata.as_ref().and_then(|m| m.custom(key));
+        if let Some(stride) = custom("stride") {
+            if stride.trim().parse::<u32>().ok() != Some(spec.stride) {
+                return Err(mismatch(
+                    "detection",
+                    format!(
+                        "the model's stride is {}, the manifest says {}",
+                        stride.trim(),
+                        spec.stride
+                    ),
+                ));
+            }
+        }
+        if let Some(imgsz) = custom("imgsz") {
+            let sizes: Vec<u32> = imgsz
+                .trim_matches(|c| c == '[' || c == ']' || c == ' ')
+                .split(',')
+                .filter_map(|v| v.trim().parse().ok())
+                .collect();
+            if sizes.iter().max() != Some(&spec.image_size) {
+                return Err(mismatch(
+                    "detection",
+                    format!(
+                        "the model was exported at imgsz {}, the manifest's image_size is {}",
+                        imgsz.trim(),
+                        spec.image_size
+                    ),
+                ));
+            }
+        }
+        if let Some(names) = custom("names") {
             let from_model = parse_class_names(&names);
             if from_model != spec.class_names {
                 return Err(mismatch(
@@ -181,6 +215,7 @@ impl Engine {
                 ));
             }
         }
+        drop(metadata);
         drop(det);
         let seg = lock_session(&self.segmentation);
         let sspec = &self.manifest.segmentation;

@@ -135,10 +135,9 @@ fn auto_letterbox_needs_a_model_with_dynamic_size() {
     }
 }
 
-#[test]
-fn square_letterbox_refuses_a_model_with_dynamic_size() {
-    // Ultralytics letterboxes a dynamic model `auto`; a manifest saying `square` for one
-    // would feed it another image than the reference does.
+/// A writable copy of the realistic anchor-format pack (dynamic YOLO export, Ultralytics'
+/// metadata), with an edit applied to the manifest.
+fn copy_anchor_pack(edit: impl FnOnce(&mut serde_json::Value)) -> tempfile::TempDir {
     let pack = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/parity/narrow");
     let dir = tempfile::tempdir().unwrap();
     for f in ["yolo.onnx", "deeplab.onnx"] {
@@ -147,14 +146,44 @@ fn square_letterbox_refuses_a_model_with_dynamic_size() {
     let mut manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(pack.join("manifest.json")).unwrap())
             .unwrap();
-    manifest["detection"]["letterbox"] = "square".into();
+    edit(&mut manifest);
     std::fs::write(dir.path().join("manifest.json"), manifest.to_string()).unwrap();
-    match load(dir.path()) {
-        Err(EngineError::ModelMismatch { detail, .. }) => {
-            assert!(detail.contains("needs \"auto\""), "{detail}")
-        }
+    dir
+}
+
+fn mismatch_detail(dir: &Path) -> String {
+    match load(dir) {
+        Err(EngineError::ModelMismatch { detail, .. }) => detail,
         other => panic!("{:?}", other.err()),
     }
+}
+
+#[test]
+fn square_letterbox_refuses_a_model_with_dynamic_size() {
+    // Ultralytics letterboxes a dynamic model `auto`; a manifest saying `square` for one
+    // would feed it another image than the reference does.
+    let dir = copy_anchor_pack(|m| m["detection"]["letterbox"] = "square".into());
+    let detail = mismatch_detail(dir.path());
+    assert!(detail.contains("needs \"auto\""), "{detail}");
+}
+
+#[test]
+fn stride_and_image_size_must_agree_with_the_models_metadata() {
+    // The unedited pack loads: the checks below fail on the edit, not on the pack.
+    load(copy_anchor_pack(|_| {}).path()).unwrap();
+    // 64 divides 640, so the manifest alone looks fine; the model says 32.
+    let dir = copy_anchor_pack(|m| m["detection"]["stride"] = 64.into());
+    let detail = mismatch_detail(dir.path());
+    assert!(
+        detail.contains("stride is 32") && detail.contains("says 64"),
+        "{detail}"
+    );
+    let dir = copy_anchor_pack(|m| m["detection"]["image_size"] = 320.into());
+    let detail = mismatch_detail(dir.path());
+    assert!(
+        detail.contains("imgsz [640, 640]") && detail.contains("320"),
+        "{detail}"
+    );
 }
 
 #[test]
