@@ -10,11 +10,11 @@
 //! 256 CSV scores within 1e-4 (5e-4 for the stress pair, see STRESS_CSV_TOLERANCE).
 //! `cargo test -p pano-engine --test parity -- --nocapture` prints the parity table.
 
-use std::path::{Path, PathBuf};
+mod common;
 
+use common::{compare_masks, pair_detections, read_dump, root, DumpedMask, MaskComparison};
 use pano_engine::{Engine, EngineOptions};
 use pano_imaging::{import_file, ImportLimits};
-use serde::Deserialize;
 
 /// The parity images (models/anchor/parity.py's PARITY_IMAGES), stem and file.
 const IMAGES: [(&str, &str); 6] = [
@@ -36,36 +36,6 @@ const MAX_DIFFERING_PER_MILLION_PER_IMAGE: f64 = 30.0;
 /// entries (the test prints them). The realistic pair keeps 1e-4.
 const STRESS_CSV_TOLERANCE: f32 = 5e-4;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-#[derive(Deserialize)]
-struct AnchorDetection {
-    class_name: String,
-    score: f32,
-    #[serde(rename = "box")]
-    box_xyxy: [f32; 4],
-    mask_box: [u32; 4],
-    mask_area: u64,
-    mask_bits: String,
-}
-
-impl AnchorDetection {
-    /// main.py slices `mask[yb..=ye, xb..=xe]` with NumPy, which clips to the image.
-    fn clipped_box(&self, width: u32, height: u32) -> [u32; 4] {
-        let [x0, y0, x1, y1] = self.mask_box;
-        [x0, y0, x1.min(width - 1), y1.min(height - 1)]
-    }
-}
-
-fn hex_decode(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-        .collect()
-}
-
 /// One line of the parity table.
 struct Row {
     stem: &'static str,
@@ -73,10 +43,7 @@ struct Row {
     detections: (usize, usize),
     worst_score: f32,
     worst_box: f32,
-    differing_pixels: u64,
-    /// Differing pixels not on the edge of the anchor's mask.
-    off_edge_pixels: u64,
-    mask_pixels: u64,
+    masks: MaskComparison,
     /// Detections paired with the anchor's at another place (near-tied scores swapped).
     reordered: usize,
     csv_diff: f32,
@@ -90,14 +57,10 @@ fn compare(engine: &Engine, pair: &str, stem: &'static str, file: &str, csv_tole
     let (w, h) = (image.width(), image.height());
     let analysis = engine.analyze(&image.rgb, stem, false).expect("analysis");
     let dir = root().join("tests/parity").join(pair);
-    let gz = std::fs::File::open(dir.join(format!("{stem}.detections.json.gz")))
-        .expect("anchor detections (models/anchor/parity.sh)");
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(gz), &mut text).unwrap();
-    let all: Vec<AnchorDetection> = serde_json::from_str(&text).unwrap();
+    let all = read_dump(&dir.join(format!("{stem}.detections.json.gz")));
     // Ultralytics keeps detections whose mask is empty inside their box; the engine drops them
     // (they score nothing and draw nothing). Counted here, so the count check still bites.
-    let anchor: Vec<&AnchorDetection> = all.iter().filter(|d| d.mask_area > 0).collect();
+    let anchor: Vec<_> = all.iter().filter(|d| d.mask_area > 0).collect();
     let ours = &analysis.detections;
     let mut row = Row {
         stem,
@@ -105,9 +68,7 @@ fn compare(engine: &Engine, pair: &str, stem: &'static str, file: &str, csv_tole
         detections: (ours.len(), anchor.len()),
         worst_score: 0.0,
         worst_box: 0.0,
-        differing_pixels: 0,
-        off_edge_pixels: 0,
-        mask_pixels: 0,
+        masks: MaskComparison::default(),
         reordered: 0,
         csv_diff: 0.0,
         csv_over: Vec::new(),
@@ -121,30 +82,8 @@ fn compare(engine: &Engine, pair: &str, stem: &'static str, file: &str, csv_tole
             all.len() - anchor.len()
         ));
     }
-    // Both lists are in score order. Two detections of one class whose scores differ by less
-    // than the float noise between torch and ONNX Runtime (~1e-5) may come in either order; each
-    // of ours is paired with the anchor's at the same place, or else with the unused one of the
-    // same class and a score within the tolerance whose box is nearest. Swaps are counted.
-    let box_diff =
-        |a: &[f32; 4], b: &[f32; 4]| (0..4).map(|k| (a[k] - b[k]).abs()).fold(0.0f32, f32::max);
-    let mut used = vec![false; anchor.len()];
-    for (i, a) in ours.iter().enumerate() {
-        let fits = |j: usize| {
-            !used[j]
-                && anchor[j].class_name == a.class_name
-                && (anchor[j].score - a.score).abs() <= SCORE_TOLERANCE
-        };
-        let j = if i < anchor.len()
-            && fits(i)
-            && box_diff(&a.box_xyxy, &anchor[i].box_xyxy) <= BOX_TOLERANCE
-        {
-            Some(i)
-        } else {
-            (0..anchor.len()).filter(|&j| fits(j)).min_by(|&x, &y| {
-                box_diff(&a.box_xyxy, &anchor[x].box_xyxy)
-                    .total_cmp(&box_diff(&a.box_xyxy, &anchor[y].box_xyxy))
-            })
-        };
+    let pairs = pair_detections(ours, &anchor, SCORE_TOLERANCE, BOX_TOLERANCE);
+    for (i, (a, j)) in ours.iter().zip(pairs).enumerate() {
         let Some(j) = j else {
             row.problems.push(format!(
                 "#{i}: no detection of the anchor's has class {} and score {}",
@@ -152,46 +91,14 @@ fn compare(engine: &Engine, pair: &str, stem: &'static str, file: &str, csv_tole
             ));
             continue;
         };
-        used[j] = true;
         row.reordered += (j != i) as usize;
         let r = anchor[j];
         row.worst_score = row.worst_score.max((a.score - r.score).abs());
-        row.worst_box = row.worst_box.max(box_diff(&a.box_xyxy, &r.box_xyxy));
-        let bits = hex_decode(&r.mask_bits);
-        let [x0, y0, x1, y1] = r.clipped_box(w, h);
-        let anchor_pixel = |x: u32, y: u32| {
-            if x < x0 || x > x1 || y < y0 || y > y1 {
-                return false;
-            }
-            let k = ((y - y0) * (x1 - x0 + 1) + (x - x0)) as usize;
-            bits[k / 8] & (0x80 >> (k % 8)) != 0
-        };
-        // The anchor's mask is on its edge at (x, y) when a neighbour differs from it: there the
-        // mask logit crosses 0 and float rounding (torch vs ONNX Runtime kernels, ~1e-5) can
-        // flip a pixel. A differing pixel anywhere else is a real difference.
-        let on_edge = |x: u32, y: u32| {
-            let q = anchor_pixel(x, y);
-            (-1i64..=1).any(|dy| {
-                (-1i64..=1).any(|dx| {
-                    let (nx, ny) = (x as i64 + dx, y as i64 + dy);
-                    nx >= 0
-                        && ny >= 0
-                        && (nx as u32) < w
-                        && (ny as u32) < h
-                        && anchor_pixel(nx as u32, ny as u32) != q
-                })
-            })
-        };
-        for y in y0.min(a.mask.y0)..=y1.max(a.mask.y1) {
-            for x in x0.min(a.mask.x0)..=x1.max(a.mask.x1) {
-                let (p, q) = (a.mask.get(x, y), anchor_pixel(x, y));
-                if p != q {
-                    row.differing_pixels += 1;
-                    row.off_edge_pixels += !on_edge(x, y) as u64;
-                }
-                row.mask_pixels += q as u64;
-            }
-        }
+        row.worst_box = row
+            .worst_box
+            .max(common::box_diff(&a.box_xyxy, &r.box_xyxy));
+        row.masks
+            .add(compare_masks(&a.mask, &DumpedMask::new(r, w, h)));
     }
     let expected = pano_core::parse_csv(
         &std::fs::read_to_string(dir.join(format!("{stem}.csv"))).expect("anchor CSV"),
@@ -206,14 +113,14 @@ fn compare(engine: &Engine, pair: &str, stem: &'static str, file: &str, csv_tole
         .map(|(a, b)| format!("{} {}: {:.6} vs {:.6}", a.fdi, a.finding, a.score, b.score))
         .collect();
     // A row with nothing in it would agree vacuously.
-    if anchor.is_empty() || row.mask_pixels == 0 {
+    if anchor.is_empty() || row.masks.pixels == 0 {
         row.problems
             .push("the anchor's outputs hold no detection with a mask".into());
     }
     if expected.findings().all(|f| f.score == 0.0) {
         row.problems.push("the anchor's CSV is all zeros".into());
     }
-    let per_million = row.differing_pixels as f64 * 1e6 / row.mask_pixels.max(1) as f64;
+    let per_million = row.masks.differing as f64 * 1e6 / row.masks.pixels.max(1) as f64;
     if per_million > MAX_DIFFERING_PER_MILLION_PER_IMAGE {
         row.problems
             .push(format!("{per_million:.1} per million mask pixels differ"));
@@ -228,10 +135,10 @@ fn compare(engine: &Engine, pair: &str, stem: &'static str, file: &str, csv_tole
         row.problems
             .push(format!("a box differs by {:.4} px", row.worst_box));
     }
-    if row.off_edge_pixels > 0 {
+    if let Some((x, y)) = row.masks.first_off_edge {
         row.problems.push(format!(
-            "{} differing mask pixels lie off the mask's edge",
-            row.off_edge_pixels
+            "{} differing mask pixels lie off the mask's edge, the first at ({x}, {y})",
+            row.masks.off_edge
         ));
     }
     if row.csv_diff > csv_tolerance {
@@ -276,8 +183,8 @@ fn parity(pair: &str, skip: &[&str], csv_tolerance: f32, max_differing_per_milli
             r.reordered,
             r.worst_score,
             r.worst_box,
-            r.differing_pixels,
-            r.mask_pixels,
+            r.masks.differing,
+            r.masks.pixels,
             r.csv_diff
         );
     }
@@ -292,10 +199,10 @@ fn parity(pair: &str, skip: &[&str], csv_tolerance: f32, max_differing_per_milli
         .iter()
         .flat_map(|r| r.problems.iter().map(move |p| format!("{}: {p}", r.stem)))
         .collect();
-    let differing: u64 = rows.iter().map(|r| r.differing_pixels).sum();
-    let pixels: u64 = rows.iter().map(|r| r.mask_pixels).sum();
+    let differing: u64 = rows.iter().map(|r| r.masks.differing).sum();
+    let pixels: u64 = rows.iter().map(|r| r.masks.pixels).sum();
     let per_million = differing as f64 * 1e6 / pixels.max(1) as f64;
-    let off_edge: u64 = rows.iter().map(|r| r.off_edge_pixels).sum();
+    let off_edge: u64 = rows.iter().map(|r| r.masks.off_edge).sum();
     eprintln!(
         "{differing} of {pixels} mask pixels differ ({per_million:.1} per million); {off_edge} of them off a mask's edge"
     );
