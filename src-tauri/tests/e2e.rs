@@ -9,6 +9,7 @@
 //! models and ONNX Runtime it was installed with, and the screenshots stay in the test's
 //! temporary folder.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -192,7 +193,7 @@ async fn analyse_the_sample_and_approve_it_for_a_new_patient_in_the_real_window(
     );
     std::thread::sleep(Duration::from_millis(500));
     let (port, native_port) = (free_port(), free_port());
-    let mut driver = Command::new(&driver_bin)
+    let driver = Command::new(&driver_bin)
         .args([
             "--port",
             &port.to_string(),
@@ -207,10 +208,14 @@ async fn analyse_the_sample_and_approve_it_for_a_new_patient_in_the_real_window(
         .env("XDG_CACHE_HOME", dir.path().join("xdg-cache"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        // Its own process group, so that the WebKitWebDriver and the app it starts go with
+        // it when the test ends or fails (Peer::group_leader).
+        .process_group(0)
         .spawn()
         .unwrap();
-    wait_for_port(port, &mut driver, "tauri-driver");
-    let _driver = Peer::new(driver, port);
+    // Stopped through its group from here on, also if it never starts listening.
+    let mut driver = Peer::group_leader(driver, port);
+    wait_for_port(port, driver.child_mut(), "tauri-driver");
 
     let http = reqwest::Client::new();
     let sample = root().join("tests/data/pan-01432.jpg");

@@ -83,14 +83,44 @@ pub fn wait_for_port(port: u16, child: &mut Child, what: &str) {
 pub struct Peer {
     child: Child,
     pub port: u16,
+    /// The child leads its own process group (spawned with `process_group(0)`): stopping it
+    /// stops everything it started too.
+    group: bool,
 }
 
 impl Peer {
     pub fn new(child: Child, port: u16) -> Self {
-        Self { child, port }
+        Self {
+            child,
+            port,
+            group: false,
+        }
+    }
+
+    /// A peer that starts processes of its own (tauri-driver starts WebKitWebDriver, which
+    /// starts the app): `child` must have been spawned with
+    /// `std::os::unix::process::CommandExt::process_group(0)`. Stopping it, also when a test
+    /// fails half-way, kills the whole group, so nothing outlives the test holding a display,
+    /// a port or the test runner's output pipe.
+    pub fn group_leader(child: Child, port: u16) -> Self {
+        Self {
+            child,
+            port,
+            group: true,
+        }
+    }
+
+    pub fn child_mut(&mut self) -> &mut Child {
+        &mut self.child
     }
 
     pub fn stop(&mut self) {
+        if self.group {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", self.child.id())])
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -132,7 +162,7 @@ impl S3Peer {
             .spawn()
             .expect("s3s-fs starts");
         wait_for_port(port, &mut child, "s3s-fs");
-        Peer { child, port }
+        Peer::new(child, port)
     }
 
     /// Stops the server (an outage); `restart` brings it back on the same port and data.
