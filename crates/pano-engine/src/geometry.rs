@@ -5,7 +5,7 @@
 //! Hand-written rather than from imageproc (contours) and geo (simplification): both pull in
 //! large dependency trees (nalgebra, rand, rstar, robust predicates ...) for two small
 //! algorithms, and CI builds on two cores. The pieces:
-//! - 4-connected components per class, by flood fill;
+//! - 4-connected components per class, by union-find over runs (crate::components);
 //! - each component's outer boundary traced along pixel edges (crack following), so a ring's
 //!   corners are integer pixel corners and the polygon covers exactly the component's pixels
 //!   (holes aside);
@@ -19,6 +19,7 @@ use pano_core::{
 };
 use rayon::prelude::*;
 
+use crate::components::{Component, Components, LabelGrid};
 use crate::postprocess::{candidates, Contribution};
 use crate::segmentation::ClassMap;
 use crate::{BoxMask, Detection};
@@ -183,22 +184,13 @@ pub fn mask_rings(mask: &BoxMask) -> Vec<Ring> {
 }
 
 fn mask_corner_rings(mask: &BoxMask) -> CornerRings {
-    let (w, h) = (mask.width() as usize, mask.height() as usize);
-    let mut labels = vec![0u8; w * h];
     let mut runs = Vec::new();
-    for y in 0..h {
-        runs.clear();
-        mask.runs_into(mask.y0 + y as u32, &mut runs);
-        for &(s, e) in &runs {
-            labels[y * w + (s - mask.x0) as usize..y * w + (e - mask.x0) as usize].fill(1);
-        }
-    }
-    let grid = LabelGrid {
-        width: w,
-        height: h,
-        labels: &labels,
-    };
-    let components = grid.components();
+    let components =
+        Components::from_runs(mask.width() as usize, mask.height() as usize, |y, out| {
+            runs.clear();
+            mask.runs_into(mask.y0 + y as u32, &mut runs);
+            out.extend(runs.iter().map(|&(s, e)| (s - mask.x0, e - mask.x0, 1)));
+        });
     let mut kept: Vec<&Component> = components
         .list
         .iter()
@@ -216,136 +208,6 @@ fn mask_corner_rings(mask: &BoxMask) -> CornerRings {
             corners
         })
         .collect()
-}
-
-/// A row-major grid of labels; 0 is background.
-pub struct LabelGrid<'a> {
-    pub width: usize,
-    pub height: usize,
-    pub labels: &'a [u8],
-}
-
-/// One 4-connected component of equal non-zero labels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Component {
-    pub label: u8,
-    pub pixels: u64,
-    /// Its first pixel in raster order: the top-left corner of that pixel is on its outer
-    /// boundary, and nothing of the component lies above or left of it on that row.
-    pub first: (usize, usize),
-}
-
-/// The components of a grid and each pixel's component (1-based; 0 = background).
-pub struct Components {
-    pub width: usize,
-    pub height: usize,
-    pub ids: Vec<u32>,
-    pub list: Vec<Component>,
-}
-
-impl LabelGrid<'_> {
-    /// Flood fill from each unvisited labelled pixel in raster order, with an explicit stack.
-    pub fn components(&self) -> Components {
-        let (w, h) = (self.width, self.height);
-        let mut ids = vec![0u32; w * h];
-        let mut list = Vec::new();
-        let mut stack = Vec::new();
-        for start in 0..w * h {
-            let label = self.labels[start];
-            if label == 0 || ids[start] != 0 {
-                continue;
-            }
-            list.push(Component {
-                label,
-                pixels: 0,
-                first: (start % w, start / w),
-            });
-            let id = list.len() as u32;
-            let mut pixels = 0u64;
-            ids[start] = id;
-            stack.push(start);
-            while let Some(i) = stack.pop() {
-                pixels += 1;
-                let (x, y) = (i % w, i / w);
-                let mut visit = |j: usize| {
-                    if self.labels[j] == label && ids[j] == 0 {
-                        ids[j] = id;
-                        stack.push(j);
-                    }
-                };
-                if x > 0 {
-                    visit(i - 1);
-                }
-                if x + 1 < w {
-                    visit(i + 1);
-                }
-                if y > 0 {
-                    visit(i - w);
-                }
-                if y + 1 < h {
-                    visit(i + w);
-                }
-            }
-            list[id as usize - 1].pixels = pixels;
-        }
-        Components {
-            width: w,
-            height: h,
-            ids,
-            list,
-        }
-    }
-}
-
-/// Directions along pixel edges, clockwise on screen (y down): east, south, west, north.
-const STEPS: [(i64, i64); 4] = [(1, 0), (0, 1), (-1, 0), (0, -1)];
-
-impl Components {
-    fn is(&self, id: u32, x: i64, y: i64) -> bool {
-        x >= 0
-            && y >= 0
-            && (x as usize) < self.width
-            && (y as usize) < self.height
-            && self.ids[y as usize * self.width + x as usize] == id
-    }
-
-    /// The corners of a component's outer boundary, clockwise on screen, in pixel-corner
-    /// coordinates of the grid.
-    pub fn outer_corners(&self, c: &Component) -> Vec<(u32, u32)> {
-        let id = self.ids[c.first.1 * self.width + c.first.0];
-        let start = (c.first.0 as i64, c.first.1 as i64);
-        // The walk keeps the component on its right. It starts east along the first
-        // pixel's top edge, which is outer: nothing of the component lies above that row.
-        let (mut v, mut d) = (start, 0usize);
-        let mut corners = vec![(start.0 as u32, start.1 as u32)];
-        loop {
-            v = (v.0 + STEPS[d].0, v.1 + STEPS[d].1);
-            if v == start {
-                break;
-            }
-            // The two pixels ahead of vertex v in direction d, left and right of the way.
-            let (ahead_left, ahead_right) = match d {
-                0 => ((v.0, v.1 - 1), (v.0, v.1)),
-                1 => ((v.0, v.1), (v.0 - 1, v.1)),
-                2 => ((v.0 - 1, v.1), (v.0 - 1, v.1 - 1)),
-                _ => ((v.0 - 1, v.1 - 1), (v.0, v.1 - 1)),
-            };
-            let next = if !self.is(id, ahead_right.0, ahead_right.1) {
-                // The component ends here on our right (also where it only touches a pixel
-                // ahead-left by a corner: 4-connectivity does not pass through corners).
-                (d + 1) % 4
-            } else if self.is(id, ahead_left.0, ahead_left.1) {
-                (d + 3) % 4
-            } else {
-                d
-            };
-            if next != d {
-                corners.push((v.0 as u32, v.1 as u32));
-                d = next;
-            }
-        }
-        corners
-    }
 }
 
 /// Ramer-Douglas-Peucker on a closed ring: split at the first point and the point farthest

@@ -5,6 +5,7 @@
 //! the detections and, on request, the two debug images. Nothing here knows about storage,
 //! queues or user interfaces.
 
+mod components;
 mod debug_render;
 mod detection;
 mod engine;
