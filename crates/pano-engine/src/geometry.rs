@@ -49,6 +49,15 @@ pub fn analysis_geometry(
         || tooth_corner_rings(class_map),
         || finding_instances(detections, contributions, tooth_nms),
     );
+    // Each ring's RDP thresholds once; every tolerance tried below is then a filter.
+    let teeth: Vec<(Fdi, Vec<RankedRing>)> = teeth
+        .into_par_iter()
+        .map(|(fdi, rings)| (fdi, rank_rings(rings)))
+        .collect();
+    let findings: Vec<(FindingInstance, Vec<RankedRing>)> = findings
+        .into_par_iter()
+        .map(|(instance, rings)| (instance, rank_rings(rings)))
+        .collect();
     let mut tolerance = SIMPLIFY_TOLERANCE;
     loop {
         let geometry = AnalysisGeometry {
@@ -56,13 +65,13 @@ pub fn analysis_geometry(
                 .iter()
                 .map(|(fdi, rings)| ToothOutline {
                     fdi: *fdi,
-                    outline: simplify_rings(rings, tolerance),
+                    outline: simplify_ranked(rings, tolerance),
                 })
                 .collect(),
             findings: findings
-                .par_iter()
+                .iter()
                 .map(|(instance, rings)| FindingInstance {
-                    outline: simplify_rings(rings, tolerance),
+                    outline: simplify_ranked(rings, tolerance),
                     ..instance.clone()
                 })
                 .collect(),
@@ -73,6 +82,36 @@ pub fn analysis_geometry(
         }
         tolerance *= 2.0;
     }
+}
+
+/// A traced ring and, per corner, the largest tolerance at which RDP keeps it
+/// ([`rdp_thresholds`]).
+type RankedRing = (Vec<(u32, u32)>, Vec<f64>);
+
+fn rank_rings(rings: CornerRings) -> Vec<RankedRing> {
+    rings
+        .into_iter()
+        .map(|corners| {
+            let thresholds = rdp_thresholds(&corners, SIMPLIFY_TOLERANCE);
+            (corners, thresholds)
+        })
+        .collect()
+}
+
+fn simplify_ranked(rings: &[RankedRing], tolerance: f64) -> Vec<Ring> {
+    rings
+        .iter()
+        .map(|(corners, thresholds)| {
+            let simplified = keep_above(corners, thresholds, tolerance);
+            // A component of a pixel or two has fewer corners than the tolerance keeps; its
+            // exact outline is already tiny.
+            Ring::from_points(if simplified.len() >= 3 {
+                simplified
+            } else {
+                corners.clone()
+            })
+        })
+        .collect()
 }
 
 fn simplify_rings(rings: &CornerRings, tolerance: f64) -> Vec<Ring> {
@@ -213,8 +252,29 @@ fn mask_corner_rings(mask: &BoxMask) -> CornerRings {
 /// Ramer-Douglas-Peucker on a closed ring: split at the first point and the point farthest
 /// from it, simplify both halves as open chains.
 pub fn simplify_closed(ring: &[(u32, u32)], tolerance: f64) -> Vec<(u32, u32)> {
+    keep_above(ring, &rdp_thresholds(ring, tolerance), tolerance)
+}
+
+fn keep_above(ring: &[(u32, u32)], thresholds: &[f64], tolerance: f64) -> Vec<(u32, u32)> {
+    ring.iter()
+        .zip(thresholds)
+        .filter(|(_, t)| **t > tolerance)
+        .map(|(p, _)| *p)
+        .collect()
+}
+
+/// Per point of a closed ring, the largest tolerance at which Ramer-Douglas-Peucker (as
+/// [`simplify_closed`] runs it) keeps the point: RDP keeps a point when its distance from the
+/// chord of its segment exceeds the tolerance and every split above it was kept, so the
+/// point survives exactly the tolerances below the smallest of those distances. The splits
+/// themselves do not depend on the tolerance, so one pass serves every tolerance: the
+/// doubling in [`analysis_geometry`] filters instead of simplifying again. Segments whose
+/// worst point is within `floor` are not split further (no tolerance tried is below it);
+/// their points get their distance, which is at most `floor`. The ends are kept always.
+fn rdp_thresholds(ring: &[(u32, u32)], floor: f64) -> Vec<f64> {
+    let mut thresholds = vec![f64::INFINITY; ring.len()];
     if ring.len() <= 3 {
-        return ring.to_vec();
+        return thresholds;
     }
     let dist2 = |a: (u32, u32), b: (u32, u32)| {
         let (dx, dy) = (a.0 as f64 - b.0 as f64, a.1 as f64 - b.1 as f64);
@@ -223,46 +283,39 @@ pub fn simplify_closed(ring: &[(u32, u32)], tolerance: f64) -> Vec<(u32, u32)> {
     let far = (1..ring.len())
         .max_by(|&i, &j| dist2(ring[0], ring[i]).total_cmp(&dist2(ring[0], ring[j])))
         .unwrap_or(1);
-    let mut keep = vec![false; ring.len()];
-    keep[0] = true;
-    keep[far] = true;
     let closed: Vec<(u32, u32)> = ring.iter().copied().chain([ring[0]]).collect();
-    mark_open_chain(&closed, 0, far, tolerance, &mut keep);
-    let mut keep_tail = vec![false; closed.len()];
-    mark_open_chain(&closed, far, ring.len(), tolerance, &mut keep_tail);
-    for (k, t) in keep.iter_mut().zip(&keep_tail) {
-        *k |= *t;
-    }
-    ring.iter()
-        .zip(&keep)
-        .filter(|(_, k)| **k)
-        .map(|(p, _)| *p)
-        .collect()
+    // The closing point (index ring.len(), ring[0] again) is an end of the second chain.
+    thresholds.push(f64::INFINITY);
+    rank_open_chain(&closed, 0, far, floor, &mut thresholds);
+    rank_open_chain(&closed, far, ring.len(), floor, &mut thresholds);
+    thresholds.truncate(ring.len());
+    thresholds
 }
 
-/// Marks the points of `points[first..=last]` that RDP keeps (the ends are kept by the
-/// caller). An explicit stack: a long ring could nest deeper than the thread's stack allows.
-fn mark_open_chain(
-    points: &[(u32, u32)],
-    first: usize,
-    last: usize,
-    tolerance: f64,
-    keep: &mut [bool],
-) {
-    let mut stack = vec![(first, last)];
-    while let Some((a, b)) = stack.pop() {
+/// Sets the thresholds of `points[first + 1..last]` (see [`rdp_thresholds`]). An explicit
+/// stack: a long ring could nest deeper than the thread's stack allows.
+fn rank_open_chain(points: &[(u32, u32)], first: usize, last: usize, floor: f64, out: &mut [f64]) {
+    let mut stack = vec![(first, last, f64::INFINITY)];
+    while let Some((a, b, above)) = stack.pop() {
         if b <= a + 1 {
             continue;
         }
         let (pa, pb) = (points[a], points[b]);
-        let (worst, distance) = (a + 1..b)
-            .map(|i| (i, distance_to_segment(points[i], pa, pb)))
-            .max_by(|x, y| x.1.total_cmp(&y.1))
-            .expect("b > a + 1");
-        if distance > tolerance {
-            keep[worst] = true;
-            stack.push((a, worst));
-            stack.push((worst, b));
+        // The worst point is the last of equal maxima, as RDP's max_by picked it.
+        let (mut worst, mut distance) = (a + 1, f64::NEG_INFINITY);
+        for (i, p) in points.iter().enumerate().take(b).skip(a + 1) {
+            let d = distance_to_segment(*p, pa, pb);
+            // Final unless a split below revisits the point.
+            out[i] = d.min(above);
+            if d >= distance {
+                (worst, distance) = (i, d);
+            }
+        }
+        let threshold = distance.min(above);
+        out[worst] = threshold;
+        if distance > floor {
+            stack.push((a, worst, threshold));
+            stack.push((worst, b, threshold));
         }
     }
 }
@@ -405,6 +458,83 @@ mod tests {
         assert!(points.len() <= 5, "{points:?}");
         assert!(points.contains(&(100, 200)) && points.contains(&(100, 220)));
         assert!(points.contains(&(120, 220)));
+    }
+
+    /// Ramer-Douglas-Peucker as written from its definition: recursive, one tolerance.
+    fn rdp_by_definition(ring: &[(u32, u32)], tolerance: f64) -> Vec<(u32, u32)> {
+        fn chain(p: &[(u32, u32)], a: usize, b: usize, t: f64, keep: &mut [bool]) {
+            if b <= a + 1 {
+                return;
+            }
+            let (worst, d) = (a + 1..b)
+                .map(|i| (i, distance_to_segment(p[i], p[a], p[b])))
+                .max_by(|x, y| x.1.total_cmp(&y.1))
+                .unwrap();
+            if d > t {
+                keep[worst] = true;
+                chain(p, a, worst, t, keep);
+                chain(p, worst, b, t, keep);
+            }
+        }
+        if ring.len() <= 3 {
+            return ring.to_vec();
+        }
+        let d2 = |q: (u32, u32)| {
+            let (dx, dy) = (q.0 as f64 - ring[0].0 as f64, q.1 as f64 - ring[0].1 as f64);
+            dx * dx + dy * dy
+        };
+        let far = (1..ring.len())
+            .max_by(|&i, &j| d2(ring[i]).total_cmp(&d2(ring[j])))
+            .unwrap();
+        let closed: Vec<(u32, u32)> = ring.iter().copied().chain([ring[0]]).collect();
+        let mut keep = vec![false; closed.len()];
+        keep[0] = true;
+        keep[far] = true;
+        chain(&closed, 0, far, tolerance, &mut keep);
+        chain(&closed, far, ring.len(), tolerance, &mut keep);
+        ring.iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(p, _)| *p)
+            .collect()
+    }
+
+    #[test]
+    fn ranked_simplification_is_rdp_at_every_tolerance() {
+        let mut seed = 0x853c_49e6_748f_ea9bu64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as u32
+        };
+        for case in 0..400 {
+            // Random walks on the grid: staircases, spikes, repeated points, collinear runs.
+            let n = 1 + next() as usize % 60;
+            let mut p = (100u32, 100u32);
+            let ring: Vec<(u32, u32)> = (0..n)
+                .map(|_| {
+                    let step = 1 + next() % if case % 2 == 0 { 2 } else { 9 };
+                    match next() % 4 {
+                        0 => p.0 += step,
+                        1 => p.1 += step,
+                        2 => p.0 -= step.min(p.0),
+                        _ => p.1 -= step.min(p.1),
+                    }
+                    p
+                })
+                .collect();
+            let thresholds = rdp_thresholds(&ring, SIMPLIFY_TOLERANCE);
+            for t in [1.0, 2.0, 4.0, 8.0, 16.0, 64.0] {
+                let expected = rdp_by_definition(&ring, t);
+                assert_eq!(
+                    keep_above(&ring, &thresholds, t),
+                    expected,
+                    "case {case}, tolerance {t}: {ring:?}"
+                );
+                assert_eq!(simplify_closed(&ring, t), expected);
+            }
+        }
     }
 
     #[test]
