@@ -9,7 +9,7 @@
 # 1. the anchor's venv (anchor-env.sh; detectron2 built from the pinned commit);
 # 2. for each pair (narrow: the realistic pair; stress: hundreds of detections): the
 #    checkpoints (committed under models/anchor/<pair>/; made again only when asked),
-#    the ONNX pack the exporter makes of them (models/parity/<pair>/), and the anchor's
+#    the ONNX pack the exporter makes of them (models/test/, models/test-stress/), and the anchor's
 #    outputs on the parity images (tests/parity/<pair>/, by main.py itself);
 # 3. the engine's parity test, which prints the table.
 set -euo pipefail
@@ -40,8 +40,10 @@ for pair in narrow stress; do
       ln -sfn ../narrow/deeplab "models/anchor/$pair/deeplab"
     fi
   fi
+  # The packs are the repository's test pairs: the realistic one is the default test models.
+  pack=models/test; [ "$pair" = stress ] && pack=models/test-stress
   $PY models/scripts/export_real_models.py --reference-models "models/anchor/$pair" \
-    --out "models/parity/$pair" --model-version "anchor-format-$pair-random-1" --test-model "$NOTICE"
+    --out "$pack" --model-version "anchor-format-$pair-random-1" --test-model "$NOTICE"
   # main.py holds every retina mask as a float32 image (500 x 2356 x 1292 x 4 bytes = 6 GB,
   # and copies of it): on the sample, the stress pair's 500 detections need more than this
   # machine's 24 GB and the kernel kills it. The stress pair runs on the other five images.

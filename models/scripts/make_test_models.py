@@ -3,7 +3,7 @@
     YOLO_OFFLINE=1 YOLO_AUTOINSTALL=0 python models/scripts/make_test_models.py
 
 Needs torch, ultralytics (8.3.80, the version the reference pins), onnx and onnxslim
-(models/scripts/requirements.txt). The outputs are committed under models/test/, so tests
+(models/scripts/requirements.txt). The outputs are committed under models/static-640/, so tests
 and CI never need torch. Random weights: the findings these models give mean nothing.
 
 - yolo.onnx: YOLOv8-seg (Ultralytics' own yolov8-seg graph at width 1/16), 39 classes named
@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import torch_compat  # noqa: E402,F401  (TorchScript ONNX exporter by default)
 
 ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "models" / "test"
+OUT = ROOT / "models" / "static-640"
 
 TOOTH_CLASSES = [f"TOOTH_{q}{t}" for q in range(1, 5) for t in range(1, 9)]
 FINDING_CLASSES = ["IMPLANT", "ROOT_REMNANTS", "CROWN_BRIDGE", "ENDO", "FILLING", "CARIES", "PERIAPICAL_RADIOLUCENT"]

@@ -1,6 +1,6 @@
 """The reference pipeline in Python, written independently from docs/reference-pipeline.md.
 
-    python models/scripts/reference_pipeline.py --models models/test --out DIR IMAGE...
+    python models/scripts/reference_pipeline.py --models models/static-640 --out DIR IMAGE...
 
 For every image it writes `<stem>.csv` (the 256 scores) and `<stem>.detections.json`
 (Ultralytics' own detections: class, score, float box, mask cropped to the integer box),
@@ -175,7 +175,7 @@ def write_detections(path, instances):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--models", default="models/test")
+    ap.add_argument("--models", default="models/static-640")
     ap.add_argument("--out", required=True)
     ap.add_argument("images", nargs="+")
     args = ap.parse_args()

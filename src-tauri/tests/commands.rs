@@ -119,7 +119,7 @@ const LOCAL: &str = "backend = \"local\"\ndata_dir = \"{data}\"\nmodels_dir = \"
 fn app_info_says_the_models_are_test_models_and_why_the_cloud_is_off() {
     let app = TestApp::start(LOCAL);
     let info = app.call("app_info", json!({})).unwrap();
-    assert_eq!(info["model_version"], "test-random-weights-1");
+    assert_eq!(info["model_version"], "anchor-format-narrow-random-1");
     assert_eq!(info["test_model"], true);
     assert!(info["notice"]
         .as_str()

@@ -255,7 +255,7 @@ async fn analyse_the_sample_and_approve_it_for_a_new_patient_in_the_real_window(
 
     s.wait_for_text(
         "#model-info",
-        "test-random-weights-1",
+        "anchor-format-narrow-random-1",
         Duration::from_secs(30),
     )
     .await;

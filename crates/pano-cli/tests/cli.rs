@@ -53,7 +53,7 @@ fn a_bad_file_gets_its_own_error_and_the_batch_goes_on() {
     )
     .unwrap();
     assert_eq!(side["test_model"], true);
-    assert_eq!(side["model_version"], "test-random-weights-1");
+    assert_eq!(side["model_version"], "anchor-format-narrow-random-1");
     for debug in ["semantic-segmentation.jpg", "instance-detection.jpg"] {
         let bytes = std::fs::read(out.path().join("a-good").join(debug)).unwrap();
         assert_eq!(&bytes[..2], b"\xff\xd8", "{debug} is a JPEG");

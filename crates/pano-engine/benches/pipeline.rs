@@ -2,8 +2,9 @@
 //!
 //!     cargo bench -p pano-engine --bench pipeline [-- IMAGE] [--runs N] [--models DIR]
 //!
-//! DIR is a model pack relative to the repository root (default models/test; the realistic
-//! and stress pairs in the anchor's format are models/parity/narrow and models/parity/stress).
+//! DIR is a model pack relative to the repository root: models/test (the default; the realistic
+//! pair in the anchor's format), models/test-stress (its 500-detection variant) or
+//! models/static-640 (the older pair with a static 640x640 YOLO).
 //!
 //! With `PANO_BENCH_PYTHON=<python with the models/scripts requirements>` it also runs the
 //! Python reference pipeline on the same image and models, in the same session, and prints

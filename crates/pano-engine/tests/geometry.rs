@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use pano_core::{AnalysisGeometry, FindingKind, MAX_GEOMETRY_POINTS};
-use pano_engine::{Engine, EngineOptions};
+use pano_engine::{Engine, EngineOptions, MIN_TOOTH_SHARE};
 use pano_imaging::{import_file, ImportLimits};
 
 fn root() -> &'static Path {
@@ -58,6 +58,14 @@ fn the_samples_geometry_lies_inside_the_image_and_reads_back() {
         })
         .count();
     assert_eq!(g.findings.len(), detected);
+    assert!(
+        g.findings.iter().any(|f| !f.teeth.is_empty()),
+        "the sample's findings raise teeth: {:?}",
+        g.findings
+            .iter()
+            .map(|f| (f.finding, f.score, f.teeth.len()))
+            .collect::<Vec<_>>()
+    );
     assert!(g
         .findings
         .windows(2)
@@ -66,8 +74,18 @@ fn the_samples_geometry_lies_inside_the_image_and_reads_back() {
         assert_eq!(f.id as usize, i);
         assert_ne!(f.finding, FindingKind::Missing);
         assert!((0.0..=1.0).contains(&f.score));
-        assert!(!f.teeth.is_empty(), "instance {i} raised no tooth");
-        assert!(f.teeth.iter().all(|s| s.share > 0.0 && s.share <= 1.0));
+        // An instance adds `score x share / total` to each tooth, at least score / 32 to the
+        // tooth it covers most; teeth under MIN_TOOTH_SHARE are left out, so only a
+        // low-scoring instance may list none.
+        assert!(
+            !f.teeth.is_empty() || f.score < 32.0 * MIN_TOOTH_SHARE as f32,
+            "instance {i} (score {}) raised no tooth",
+            f.score
+        );
+        assert!(f
+            .teeth
+            .iter()
+            .all(|s| s.share as f64 >= MIN_TOOTH_SHARE - 1e-4 && s.share <= 1.0));
         assert!(f.teeth.windows(2).all(|p| p[0].share >= p[1].share));
         // A tooth's score for the finding is at least what any one instance added to it.
         for share in &f.teeth {

@@ -4,18 +4,25 @@ use std::path::{Path, PathBuf};
 
 use pano_engine::{Engine, EngineError, EngineOptions};
 
+/// The default test pair: the anchor's architectures at a narrow width, exported as the
+/// real models are (dynamic YOLO, letterbox `auto`).
 fn test_models() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/test")
 }
 
-/// A writable copy of the test models, with an edit applied to the manifest.
+/// The older pair exported with a static 640x640 YOLO input (letterbox `square`).
+fn static_models() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/static-640")
+}
+
+/// A writable copy of the static-640 pair, with an edit applied to the manifest.
 fn copy_models(edit: impl FnOnce(&mut serde_json::Value)) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for f in ["yolo.onnx", "deeplab.onnx"] {
-        std::fs::copy(test_models().join(f), dir.path().join(f)).unwrap();
+        std::fs::copy(static_models().join(f), dir.path().join(f)).unwrap();
     }
     let mut manifest: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(test_models().join("manifest.json")).unwrap(),
+        &std::fs::read_to_string(static_models().join("manifest.json")).unwrap(),
     )
     .unwrap();
     edit(&mut manifest);
@@ -39,8 +46,14 @@ fn sha256(path: &Path) -> String {
 fn the_test_models_load_and_say_what_they_are() {
     let engine = load(&test_models()).unwrap();
     assert!(engine.manifest().test_model);
-    assert_eq!(engine.manifest().model_version, "test-random-weights-1");
+    assert_eq!(
+        engine.manifest().model_version,
+        "anchor-format-narrow-random-1"
+    );
     assert_eq!(engine.provider().name(), "cpu");
+    let engine = load(&static_models()).unwrap();
+    assert!(engine.manifest().test_model);
+    assert_eq!(engine.manifest().model_version, "test-random-weights-1");
 }
 
 #[test]
@@ -135,10 +148,10 @@ fn auto_letterbox_needs_a_model_with_dynamic_size() {
     }
 }
 
-/// A writable copy of the realistic anchor-format pack (dynamic YOLO export, Ultralytics'
-/// metadata), with an edit applied to the manifest.
+/// A writable copy of the default test pair (dynamic YOLO export, Ultralytics' metadata),
+/// with an edit applied to the manifest.
 fn copy_anchor_pack(edit: impl FnOnce(&mut serde_json::Value)) -> tempfile::TempDir {
-    let pack = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/parity/narrow");
+    let pack = test_models();
     let dir = tempfile::tempdir().unwrap();
     for f in ["yolo.onnx", "deeplab.onnx"] {
         std::fs::copy(pack.join(f), dir.path().join(f)).unwrap();

@@ -2,7 +2,7 @@
 //! unmodified (detectron2 and Ultralytics 8.3.80 on real-format `.pth`/`.pt` checkpoints with
 //! random weights), its outputs committed under tests/parity/<pair>/ by
 //! models/anchor/parity.py, and the engine running the ONNX pack the exporter made from the
-//! same checkpoints (models/parity/<pair>/).
+//! same checkpoints (models/test/ for the narrow pair, models/test-stress/ for the stress pair).
 //!
 //! Tolerances that prove agreement, not resemblance: the same number of detections, each of
 //! the same class, score within 1e-4 and float box within 0.01 px; masks compared pixel by
@@ -153,7 +153,10 @@ fn compare(engine: &Engine, pair: &str, stem: &'static str, file: &str, csv_tole
 /// `max_differing_per_million` of the masks' pixels.
 fn parity(pair: &str, skip: &[&str], csv_tolerance: f32, max_differing_per_million: f64) {
     let engine = Engine::load(&EngineOptions {
-        models_dir: root().join("models/parity").join(pair),
+        models_dir: root().join(match pair {
+            "narrow" => "models/test",
+            _ => "models/test-stress",
+        }),
         ..Default::default()
     })
     .expect("the parity pack loads (models/anchor/parity.sh exports it)");

@@ -15,7 +15,7 @@ fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {
         Engine::load(&EngineOptions {
-            models_dir: root().join("models/test"),
+            models_dir: root().join("models/static-640"),
             ..Default::default()
         })
         .expect("test models load (run scripts/setup.sh for ONNX Runtime)")

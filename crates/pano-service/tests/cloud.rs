@@ -76,7 +76,7 @@ fn a_cloud_analysis_equals_the_local_one_and_is_filed_in_the_bucket() {
         assert_eq!(serde_json::to_value(row.backend).unwrap(), "cloud");
         assert_eq!(row.endpoint.as_deref(), Some(RUNPOD_ENDPOINT));
         assert_eq!(
-            row.model_version, "test-random-weights-1",
+            row.model_version, "anchor-format-narrow-random-1",
             "reported by the worker"
         );
         assert!(row.test_model);
