@@ -123,8 +123,8 @@ fn main() {
         ("YOLO pre-processing", pick(|t| t.detection_pre)),
         ("YOLO run (ONNX)", pick(|t| t.detection_run)),
         ("decoding + NMS + masks", pick(|t| t.detection_decode)),
-        ("post-processing", pick(|t| t.postprocess)),
-        ("geometry (classes + polygons)", pick(|t| t.geometry)),
+        ("post-processing + class map", pick(|t| t.postprocess)),
+        ("geometry (polygons)", pick(|t| t.geometry)),
         ("debug rendering", pick(|t| t.debug_render)),
     ];
     let total = median(

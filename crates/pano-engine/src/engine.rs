@@ -9,10 +9,10 @@ use pano_core::{AnalysisGeometry, Assessment};
 
 use crate::detection::detect;
 use crate::manifest::{LetterboxMode, ModelManifest};
-use crate::segmentation::{ClassMap, LogitMap};
+use crate::segmentation::LogitMap;
 use crate::{
-    debug_render, geometry, score_contributions, scores_from_contributions, Detection, EngineError,
-    ExecutionProviderChoice, ProbabilityField,
+    debug_render, geometry, score_contributions_and_class_map, scores_from_contributions,
+    Detection, EngineError, ExecutionProviderChoice, ProbabilityField,
 };
 
 /// How to load the engine.
@@ -35,8 +35,9 @@ pub struct StageTimings {
     pub detection_pre: Duration,
     pub detection_run: Duration,
     pub detection_decode: Duration,
+    /// The 256 scores, and the per-pixel classes computed in the same pass.
     pub postprocess: Duration,
-    /// The per-pixel classes and the polygons of teeth and findings.
+    /// The polygons of teeth and findings.
     pub geometry: Duration,
     pub debug_render: Duration,
     pub total: Duration,
@@ -270,14 +271,14 @@ impl Engine {
         let t = Instant::now();
         let field = ProbabilityField::new(&logits, image.width(), image.height());
         let tooth_nms = self.manifest.postprocess.tooth_nms_threshold;
-        let contributions = score_contributions(&detections, &field, tooth_nms);
+        let (contributions, class_map) =
+            score_contributions_and_class_map(&detections, &field, tooth_nms);
         let scores = scores_from_contributions(&contributions);
         let assessment = Assessment::from_scores(name, scores)
             .map_err(|e| EngineError::inference("post-processing", e))?;
         timings.postprocess = t.elapsed();
 
         let t = Instant::now();
-        let class_map = ClassMap::from_field(&field);
         let geometry =
             geometry::analysis_geometry(&class_map, &detections, &contributions, tooth_nms);
         timings.geometry = t.elapsed();
@@ -455,6 +456,40 @@ mod tests {
                 .0,
             ExecutionProviderChoice::Cpu
         );
+    }
+
+    /// The fused pass the engine runs gives exactly what the two separate ones give.
+    #[test]
+    fn scores_and_class_map_in_one_pass_equal_the_separate_passes() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let engine = Engine::load(&EngineOptions {
+            models_dir: root.join("models/test"),
+            ..Default::default()
+        })
+        .unwrap();
+        let image = image::open(root.join("tests/data/pan-small-wide.png"))
+            .unwrap()
+            .to_rgb8();
+        let (logits, _, _) = LogitMap::run(
+            &mut engine.segmentation.lock().unwrap(),
+            &engine.manifest.segmentation,
+            &image,
+        )
+        .unwrap();
+        let (detections, ..) = detect(
+            &mut engine.detection.lock().unwrap(),
+            &engine.manifest.detection,
+            &image,
+        )
+        .unwrap();
+        assert!(detections.len() > 10, "{} detections", detections.len());
+        let field = ProbabilityField::new(&logits, image.width(), image.height());
+        let nms = engine.manifest.postprocess.tooth_nms_threshold;
+        let (fused, class_map) = score_contributions_and_class_map(&detections, &field, nms);
+        assert_eq!(fused, crate::score_contributions(&detections, &field, nms));
+        assert_eq!(class_map, crate::ClassMap::from_field(&field));
+        assert!(!fused.is_empty());
+        assert!(class_map.classes.iter().any(|&c| c > 0));
     }
 
     #[test]

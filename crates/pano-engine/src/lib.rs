@@ -29,7 +29,8 @@ pub use manifest::{
 };
 pub use mask::BoxMask;
 pub use postprocess::{
-    score_contributions, score_findings, scores_from_contributions, Contribution,
+    score_contributions, score_contributions_and_class_map, score_findings,
+    scores_from_contributions, Contribution,
 };
 pub use provider::ExecutionProviderChoice;
 pub use runtime::{

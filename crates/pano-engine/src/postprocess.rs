@@ -3,7 +3,7 @@
 use pano_core::{FindingKind, NUM_TEETH};
 use rayon::prelude::*;
 
-use crate::segmentation::{softmax, ClassValues, CLASSES};
+use crate::segmentation::{softmax, ClassMap, ClassValues, CLASSES};
 use crate::{Detection, ProbabilityField};
 
 /// Rows per band, the unit of parallel work. Buffers are per row, so a band's size only
@@ -83,6 +83,34 @@ pub fn score_contributions(
     field: &ProbabilityField,
     tooth_nms: f32,
 ) -> Vec<Contribution> {
+    contributions_and_classes(detections, field, tooth_nms, None)
+}
+
+/// [`score_contributions`] and the [`ClassMap`] in one pass over the resized logits: both
+/// need the same bilinear resize of the 33 class planes, which reads the whole logit map
+/// (hundreds of MB at the original size) from memory; done once, not twice.
+pub fn score_contributions_and_class_map(
+    detections: &[Detection],
+    field: &ProbabilityField,
+    tooth_nms: f32,
+) -> (Vec<Contribution>, ClassMap) {
+    let mut classes = vec![0u8; field.width * field.height];
+    let contributions = contributions_and_classes(detections, field, tooth_nms, Some(&mut classes));
+    let map = ClassMap {
+        width: field.width,
+        height: field.height,
+        num_classes: field.classes(),
+        classes,
+    };
+    (contributions, map)
+}
+
+fn contributions_and_classes(
+    detections: &[Detection],
+    field: &ProbabilityField,
+    tooth_nms: f32,
+    classes: Option<&mut [u8]>,
+) -> Vec<Contribution> {
     // Every candidate of every kind, tagged with its kind; and its index in `detections`.
     let (cands, indices): (Vec<(usize, &Detection)>, Vec<usize>) = FindingKind::ALL
         .iter()
@@ -95,10 +123,23 @@ pub fn score_contributions(
 
     // Per candidate: sum over its pixels of the discounted probabilities, and pixel count.
     let bands: Vec<usize> = (0..field.height).step_by(BAND_ROWS).collect();
-    let partials: Vec<Vec<(usize, [f64; CLASSES], u64)>> = bands
-        .par_iter()
-        .map(|&y0| band_sums(&cands, field, y0, (y0 + BAND_ROWS).min(field.height)))
-        .collect();
+    let band = |y0: usize, class_rows: Option<&mut [u8]>| {
+        band_sums(
+            &cands,
+            field,
+            y0,
+            (y0 + BAND_ROWS).min(field.height),
+            class_rows,
+        )
+    };
+    let partials: Vec<Vec<(usize, [f64; CLASSES], u64)>> = match classes {
+        Some(classes) => classes
+            .par_chunks_mut(BAND_ROWS * field.width)
+            .zip(&bands)
+            .map(|(rows, &y0)| band(y0, Some(rows)))
+            .collect(),
+        None => bands.par_iter().map(|&y0| band(y0, None)).collect(),
+    };
     let mut sums = vec![[0.0f64; CLASSES]; cands.len()];
     let mut counts = vec![0u64; cands.len()];
     for band in partials {
@@ -239,6 +280,7 @@ fn band_sums(
     field: &ProbabilityField,
     y0: usize,
     y1: usize,
+    mut class_rows: Option<&mut [u8]>,
 ) -> Vec<(usize, [f64; CLASSES], u64)> {
     let active: Vec<usize> = (0..cands.len())
         .filter(|&i| {
@@ -246,19 +288,25 @@ fn band_sums(
             (m.y0 as usize) < y1 && (m.y1 as usize) >= y0
         })
         .collect();
-    if active.is_empty() {
+    if active.is_empty() && class_rows.is_none() {
         return Vec::new();
     }
-    let x0 = active
-        .iter()
-        .map(|&i| cands[i].1.mask.x0 as usize)
-        .min()
-        .unwrap_or(0);
-    let x1 = active
-        .iter()
-        .map(|&i| cands[i].1.mask.x1 as usize + 1)
-        .max()
-        .unwrap_or(0);
+    // The class map needs every column of every row; the sums only the candidates' extent.
+    let (x0, x1) = if class_rows.is_some() {
+        (0, field.width)
+    } else {
+        let x0 = active
+            .iter()
+            .map(|&i| cands[i].1.mask.x0 as usize)
+            .min()
+            .unwrap_or(0);
+        let x1 = active
+            .iter()
+            .map(|&i| cands[i].1.mask.x1 as usize + 1)
+            .max()
+            .unwrap_or(0);
+        (x0, x1)
+    };
     // Each active candidate's runs, row by row: runs[(y - y0) * active.len() + j].
     let mut runs: Vec<Vec<(u32, u32)>> = vec![Vec::new(); (y1 - y0) * active.len()];
     let mut spans: Vec<Option<(usize, usize)>> = vec![None; y1 - y0];
@@ -285,13 +333,32 @@ fn band_sums(
     let mut probs: Vec<ClassValues> = Vec::new();
     let mut discounted: Vec<ClassValues> = Vec::new();
     let mut discount: Vec<u16> = Vec::new();
+    let width = field.width;
+    let whole_rows = class_rows.is_some();
     field.for_each_row(
         y0,
         y1,
         x0,
         x1,
-        |y| spans[y - y0],
+        |y| {
+            if whole_rows {
+                Some((0, width))
+            } else {
+                spans[y - y0]
+            }
+        },
         |y, a, logits| {
+            let (a, logits) = match class_rows.as_deref_mut() {
+                Some(rows) => {
+                    // Every column came: the class map's row, then only the masks' span on.
+                    crate::segmentation::argmax_row(logits, &mut rows[(y - y0) * width..][..width]);
+                    let Some((lo, hi)) = spans[y - y0] else {
+                        return;
+                    };
+                    (lo, &logits[lo..hi])
+                }
+                None => (a, logits),
+            };
             probs.clear();
             probs.resize(logits.len(), [0.0; CLASSES]);
             for (p, l) in probs.iter_mut().zip(logits) {

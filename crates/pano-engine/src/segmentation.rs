@@ -363,18 +363,22 @@ fn argmax_band(field: &ProbabilityField, y0: usize, y1: usize) -> Vec<u8> {
         0,
         w,
         |_| Some((0, w)),
-        |y, _, logits| {
-            for (arg, pixel) in classes[(y - y0) * w..][..w].iter_mut().zip(logits) {
-                let (mut best, mut best_c) = (pixel[0], 0u8);
-                for (c, &v) in pixel.iter().enumerate().skip(1) {
-                    if v > best {
-                        best = v;
-                        best_c = c as u8;
-                    }
-                }
-                *arg = best_c;
-            }
-        },
+        |y, _, logits| argmax_row(logits, &mut classes[(y - y0) * w..][..w]),
     );
     classes
+}
+
+/// Each pixel's first largest class (NumPy's argmax) for one row of interpolated logits.
+#[inline(always)]
+pub(crate) fn argmax_row(logits: &[ClassValues], out: &mut [u8]) {
+    for (arg, pixel) in out.iter_mut().zip(logits) {
+        let (mut best, mut best_c) = (pixel[0], 0u8);
+        for (c, &v) in pixel.iter().enumerate().skip(1) {
+            if v > best {
+                best = v;
+                best_c = c as u8;
+            }
+        }
+        *arg = best_c;
+    }
 }
