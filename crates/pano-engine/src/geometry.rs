@@ -114,22 +114,6 @@ fn simplify_ranked(rings: &[RankedRing], tolerance: f64) -> Vec<Ring> {
         .collect()
 }
 
-fn simplify_rings(rings: &CornerRings, tolerance: f64) -> Vec<Ring> {
-    rings
-        .iter()
-        .map(|corners| {
-            let simplified = simplify_closed(corners, tolerance);
-            // A component of a pixel or two has fewer corners than the tolerance keeps; its
-            // exact outline is already tiny.
-            Ring::from_points(if simplified.len() >= 3 {
-                simplified
-            } else {
-                corners.clone()
-            })
-        })
-        .collect()
-}
-
 /// One entry per tooth class present, with the outer boundaries of its components of at
 /// least [`MIN_COMPONENT_PIXELS`], in FDI order.
 fn tooth_corner_rings(class_map: &ClassMap) -> Vec<(Fdi, CornerRings)> {
@@ -219,7 +203,7 @@ fn tooth_shares(c: &Contribution) -> Vec<ToothShare> {
 /// [`SIMPLIFY_TOLERANCE`]: those of at least [`MIN_COMPONENT_PIXELS`], or the largest one
 /// where none is that large.
 pub fn mask_rings(mask: &BoxMask) -> Vec<Ring> {
-    simplify_rings(&mask_corner_rings(mask), SIMPLIFY_TOLERANCE)
+    simplify_ranked(&rank_rings(mask_corner_rings(mask)), SIMPLIFY_TOLERANCE)
 }
 
 fn mask_corner_rings(mask: &BoxMask) -> CornerRings {
@@ -251,7 +235,8 @@ fn mask_corner_rings(mask: &BoxMask) -> CornerRings {
 
 /// Ramer-Douglas-Peucker on a closed ring: split at the first point and the point farthest
 /// from it, simplify both halves as open chains.
-pub fn simplify_closed(ring: &[(u32, u32)], tolerance: f64) -> Vec<(u32, u32)> {
+#[cfg(test)]
+fn simplify_closed(ring: &[(u32, u32)], tolerance: f64) -> Vec<(u32, u32)> {
     keep_above(ring, &rdp_thresholds(ring, tolerance), tolerance)
 }
 
