@@ -16,7 +16,8 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 MINIMAL_APT_PACKAGES=(python3 python3-pip unzip)
 APT_PACKAGES=(build-essential pkg-config python3 python3-pip python3-venv unzip
   libwebkit2gtk-4.1-dev libssl-dev xvfb xauth xdotool imagemagick webkit2gtk-driver chromium
-  gnome-keyring dbus libsecret-tools keyutils rpm desktop-file-utils nodejs npm)
+  gnome-keyring dbus libsecret-tools keyutils rpm desktop-file-utils nodejs npm
+  poppler-utils orthanc orthanc-dicomweb dcmtk)
 
 install_apt() {
   local missing=() wanted=("$@")
