@@ -17,6 +17,7 @@ fn approved() -> ApprovedAnalysis {
             "semantic-segmentation.jpg".into(),
             vec![0xFF, 0xD8, 0xFF, 0xD9],
         )],
+        report_pdf: Some(b"%PDF-1.7 report".to_vec()),
     }
 }
 
@@ -46,10 +47,15 @@ async fn a_set_lands_whole_in_the_layout_and_repeats_change_nothing() {
             "debug/semantic-segmentation.jpg",
             "findings.csv",
             "input.png",
+            "report.pdf",
             "reviewed.csv"
         ]
     );
     assert_eq!(std::fs::read(dir.join("input.png")).unwrap(), a.input);
+    assert_eq!(
+        std::fs::read(dir.join("report.pdf")).unwrap(),
+        a.report_pdf.clone().unwrap()
+    );
     assert_eq!(
         std::fs::read(dir.join("reviewed.csv")).unwrap(),
         a.reviewed_csv

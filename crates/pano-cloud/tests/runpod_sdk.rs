@@ -76,6 +76,7 @@ async fn upload_run_poll_validate_approve() {
             .into_bytes(),
         analysis_json: serde_json::to_vec(&serde_json::json!({"job": job.id})).unwrap(),
         debug_images: vec![("semantic-segmentation.jpg".into(), image.clone())],
+        report_pdf: None,
     };
     storage
         .store_approved(&approved, Some(&upload))

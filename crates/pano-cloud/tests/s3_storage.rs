@@ -30,6 +30,7 @@ fn approved(input: Vec<u8>) -> ApprovedAnalysis {
                 vec![0xFF, 0xD8, 2, 0xFF, 0xD9],
             ),
         ],
+        report_pdf: Some(b"%PDF-1.7 report".to_vec()),
     }
 }
 
@@ -41,6 +42,7 @@ fn expected_keys(a: &ApprovedAnalysis) -> Vec<String> {
         "debug/semantic-segmentation.jpg",
         "findings.csv",
         "input.jpg",
+        "report.pdf",
         "reviewed.csv",
     ]
     .iter()

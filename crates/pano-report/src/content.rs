@@ -180,34 +180,32 @@ pub fn findings_in_force(
     found
 }
 
-/// The detections to draw: the app's rule (an instance whose own score reaches its kind's
-/// threshold), less those the clinician rejected on the tooth they raised most.
+/// The detections to draw: those behind a finding the report lists. An instance (its own
+/// score at or above its kind's threshold, as the app draws it) is drawn when one of the teeth
+/// it raised, strongest share first, has that finding in force; it is labelled with that
+/// tooth. An instance that raised no tooth enough for a listed finding is left out, so that
+/// every outline on the page has its line in the list.
 pub fn outlines_in_force(
     geometry: &AnalysisGeometry,
     thresholds: &Thresholds,
-    decisions: &[DecisionOn],
+    findings: &[ReportedFinding],
 ) -> Vec<ReportedOutline> {
     geometry
         .findings
         .iter()
         .filter(|i| thresholds.is_found(i.finding, i.score))
         .filter_map(|i| {
-            let fdi = i.teeth.first().map(|t| t.fdi);
-            let decision = fdi.and_then(|fdi| {
-                decisions
+            let listed = i.teeth.iter().find_map(|share| {
+                findings
                     .iter()
-                    .find(|(f, k, _)| *f == fdi && *k == i.finding)
-                    .map(|(_, _, d)| *d)
-            });
-            if decision == Some(Decision::Rejected) {
-                return None;
-            }
+                    .find(|f| f.fdi == share.fdi && f.kind == i.finding)
+            })?;
             Some(ReportedOutline {
                 kind: i.finding,
-                fdi,
+                fdi: Some(listed.fdi),
                 rings: i.outline.clone(),
                 bbox: i.bbox,
-                confirmed: matches!(decision, Some(Decision::Confirmed | Decision::Added)),
+                confirmed: !matches!(listed.origin, Origin::Ai { .. }),
             })
         })
         .collect()
@@ -262,30 +260,48 @@ mod tests {
     }
 
     #[test]
-    fn rejected_outlines_are_left_out() {
-        let instance = |id, kind, score, tooth: u32| FindingInstance {
+    fn only_outlines_behind_a_listed_finding_are_drawn() {
+        let instance = |id, kind, score, teeth: &[(u32, f32)]| FindingInstance {
             id,
             finding: kind,
             score,
             bbox: [1.0, 1.0, 5.0, 5.0],
             outline: vec![Ring::from_points([(1, 1), (5, 1), (5, 5)])],
-            teeth: vec![ToothShare {
-                fdi: fdi(tooth),
-                share: 0.9,
-            }],
+            teeth: teeth
+                .iter()
+                .map(|(t, share)| ToothShare {
+                    fdi: fdi(*t),
+                    share: *share,
+                })
+                .collect(),
         };
         let mut g = AnalysisGeometry::new(10, 10);
         g.findings = vec![
-            instance(0, FindingKind::Caries, 0.9, 36),
-            instance(1, FindingKind::Filling, 0.8, 36),
-            instance(2, FindingKind::Implant, 0.3, 47),
-            instance(3, FindingKind::Filling, 0.6, 11),
+            instance(0, FindingKind::Caries, 0.9, &[(36, 0.9)]),
+            // Rejected on its tooth.
+            instance(1, FindingKind::Filling, 0.8, &[(36, 0.9)]),
+            // Below the threshold, even though the clinician added an implant there.
+            instance(2, FindingKind::Implant, 0.3, &[(47, 0.9)]),
+            // Confirmed on its second tooth: drawn, labelled with that tooth.
+            instance(3, FindingKind::Filling, 0.6, &[(12, 0.5), (11, 0.4)]),
+            // Confident, but it raised no tooth to the threshold: nothing listed, not drawn.
+            instance(4, FindingKind::ResidualRoot, 0.99, &[(48, 0.3)]),
         ];
+        let a = assessment(&[
+            (36, FindingKind::Caries, 0.81),
+            (36, FindingKind::Filling, 0.72),
+            (12, FindingKind::Filling, 0.3),
+            (11, FindingKind::Filling, 0.24),
+            (48, FindingKind::ResidualRoot, 0.297),
+        ]);
         let decisions = [
             (fdi(36), FindingKind::Filling, Decision::Rejected),
             (fdi(11), FindingKind::Filling, Decision::Confirmed),
+            (fdi(47), FindingKind::Implant, Decision::Added),
         ];
-        let drawn = outlines_in_force(&g, &Thresholds::default(), &decisions);
+        let t = Thresholds::default();
+        let listed = findings_in_force(&a, &t, &decisions);
+        let drawn = outlines_in_force(&g, &t, &listed);
         let summary: Vec<(FindingKind, u32, bool)> = drawn
             .iter()
             .map(|o| (o.kind, o.fdi.unwrap().number(), o.confirmed))

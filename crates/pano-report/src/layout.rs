@@ -4,7 +4,7 @@
 
 use pano_core::{Fdi, FindingKind};
 
-use crate::content::{PatientBlock, Report, ReportedFinding};
+use crate::content::{percent, Origin, PatientBlock, Report, ReportedFinding};
 use crate::style::{self, Rgb};
 use crate::teeth::tooth_name;
 use crate::text::{Fonts, Weight};
@@ -354,9 +354,13 @@ fn radiograph(flow: &mut Flow, report: &Report) {
 }
 
 fn legend(flow: &mut Flow, report: &Report) {
-    let caption = "Outlines mark where the AI found each finding at the approved thresholds \
-                   (thicker where the dentist confirmed it). Findings the dentist added are \
-                   in the list below.";
+    let caption = if report.outlines.is_empty() {
+        "No finding in the list below has an outline from the AI to show here."
+    } else {
+        "Outlines mark where the AI found the findings listed below, labelled with the \
+         finding's code and the tooth (thicker where the dentist confirmed it). Findings the \
+         dentist added have no outline."
+    };
     let width = flow.content_width();
     for line in flow.fonts.wrap(caption, 7.5, Weight::Regular, width) {
         flow.text(
@@ -502,6 +506,7 @@ fn findings_by_tooth(flow: &mut Flow, report: &Report) {
         note,
     );
     flow.y += 18.0;
+    missing_teeth(flow, report);
     let name_w = 110.0;
     let text_x = MARGIN + name_w + 8.0;
     let text_w = flow.content_width() - name_w - 8.0;
@@ -509,10 +514,18 @@ fn findings_by_tooth(flow: &mut Flow, report: &Report) {
     for quadrant in 1..=4u32 {
         for tooth in 1..=8u32 {
             let fdi = Fdi::new(quadrant * 10 + tooth).expect("FDI");
-            let found: Vec<&ReportedFinding> =
+            let all: Vec<&ReportedFinding> =
                 report.findings.iter().filter(|f| f.fdi == fdi).collect();
-            if found.is_empty() {
+            if all.is_empty() {
                 without.push(fdi.number().to_string());
+                continue;
+            }
+            // Missing teeth are listed together above.
+            let found: Vec<&ReportedFinding> = all
+                .into_iter()
+                .filter(|f| f.kind != FindingKind::Missing)
+                .collect();
+            if found.is_empty() {
                 continue;
             }
             let lines: Vec<(FindingKind, Vec<String>)> = found
@@ -565,7 +578,8 @@ fn findings_by_tooth(flow: &mut Flow, report: &Report) {
         }
     }
     if !without.is_empty() {
-        let text = format!("No finding on teeth {}.", without.join(", "));
+        let teeth = if without.len() == 1 { "tooth" } else { "teeth" };
+        let text = format!("No finding on {teeth} {}.", without.join(", "));
         let width = flow.content_width();
         flow.y += 4.0;
         for line in flow.fonts.wrap(&text, 9.0, Weight::Regular, width) {
@@ -581,6 +595,53 @@ fn findings_by_tooth(flow: &mut Flow, report: &Report) {
             flow.y += 12.0;
         }
     }
+}
+
+/// One paragraph for the missing teeth (often many, and one word each): "12 (83%),
+/// 13 (confirmed), 14 (added)". Colour and code as in the chart.
+fn missing_teeth(flow: &mut Flow, report: &Report) {
+    let items: Vec<String> = report
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::Missing)
+        .map(|f| {
+            let how = match f.origin {
+                Origin::Ai { score } => format!("{}%", percent(score)),
+                Origin::Confirmed { .. } => "confirmed".to_string(),
+                Origin::Added => "added".to_string(),
+            };
+            // A no-break space keeps a tooth and its note on one line.
+            format!("{}\u{a0}({how})", f.fdi.number())
+        })
+        .collect();
+    if items.is_empty() {
+        return;
+    }
+    let text = format!("Missing teeth: {}.", items.join(", "));
+    let width = flow.content_width() - 22.0;
+    let lines = flow.fonts.wrap(&text, 9.0, Weight::Regular, width);
+    flow.ensure(12.0 * lines.len().min(3) as f32);
+    flow.chip(
+        MARGIN,
+        flow.y + 2.0,
+        FindingKind::Missing,
+        6.0,
+        style::code(FindingKind::Missing),
+    );
+    for line in lines {
+        flow.ensure(12.0);
+        flow.text(
+            MARGIN + 22.0,
+            flow.y + 9.5,
+            9.0,
+            Weight::Regular,
+            style::BLACK,
+            &line,
+        );
+        flow.y += 12.0;
+    }
+    flow.y += 3.0;
+    flow.rule(flow.y - 2.0);
 }
 
 fn footer(flow: &mut Flow, report: &Report, page: usize, count: usize) {
@@ -621,7 +682,7 @@ fn footer(flow: &mut Flow, report: &Report, page: usize, count: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::content::{Clinic, Origin, Paper, Radiograph, ReportedOutline};
+    use crate::content::{Clinic, Paper, Radiograph, ReportedOutline};
     use pano_core::Ring;
 
     fn report(findings: Vec<ReportedFinding>, test_models: bool, paper: Paper) -> Report {
@@ -721,7 +782,15 @@ mod tests {
                 .iter()
                 .filter(|s| s.contains("found by the AI (80%)"))
                 .count();
-            assert_eq!(lines, 32 * 8);
+            assert_eq!(lines, 32 * 7, "missing teeth are listed together");
+            let missing: String = all
+                .iter()
+                .skip_while(|s| !s.starts_with("Missing teeth: 11\u{a0}(80%), 12\u{a0}(80%)"))
+                .take(4)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" ");
+            assert!(missing.contains("48\u{a0}(80%)."), "{missing}");
         }
     }
 

@@ -45,6 +45,11 @@ impl ReportError {
     }
 }
 
+/// Whether a logo file is a PNG or JPEG the report can embed.
+pub fn logo_is_usable(bytes: &[u8]) -> bool {
+    draw::embeddable_image(bytes).is_ok()
+}
+
 /// The report as PDF bytes.
 pub fn render(report: &Report) -> Result<Vec<u8>, ReportError> {
     let fonts = text::Fonts::load()?;

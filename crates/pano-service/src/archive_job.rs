@@ -122,6 +122,13 @@ async fn archive(inner: &Inner, job: &JobRow) -> Result<String, ServiceError> {
         "audit": audit,
     }))
     .expect("serialisable");
+    // The patient report, as the clinic would print it (named only where the set keeps
+    // originals; see `ReportCopy`).
+    let report =
+        crate::report::gather(inner, &analysis.id, None, crate::report::ReportCopy::Filed)?;
+    let report_pdf = tokio::task::spawn_blocking(move || pano_report::render(&report))
+        .await
+        .map_err(|_| ServiceError::NoResult("report"))??;
     let approved = ApprovedAnalysis {
         patient_id: OpaqueId::new(&patient)?,
         analysis_id: OpaqueId::new(&analysis.id)?,
@@ -131,6 +138,7 @@ async fn archive(inner: &Inner, job: &JobRow) -> Result<String, ServiceError> {
         reviewed_csv,
         analysis_json,
         debug_images,
+        report_pdf: Some(report_pdf),
     };
     // The input is uploaded from this computer: the temp object holds the de-identified
     // pixels, not the file the set keeps. Temp uploads still in the bucket go after filing.

@@ -27,15 +27,24 @@ impl AnalysisService {
     pub fn radiograph_image(&self, id: &str) -> Result<DisplayImage, ServiceError> {
         let analysis = self.analysis(id)?;
         let bytes = self.artefact(id, ArtefactKind::Input)?;
-        if let Some(media_type) = shown_as_stored(&bytes) {
-            return Ok(DisplayImage { media_type, bytes });
-        }
-        let png = crate::deidentify::pixels_png(&bytes, &analysis.original_file_name)?;
-        Ok(DisplayImage {
-            media_type: "image/png",
-            bytes: png,
-        })
+        display_image(bytes, &analysis.original_file_name)
     }
+}
+
+/// A stored input as it is shown (and put in the report): as stored when that has the
+/// importer's geometry, else the imported pixels as a PNG.
+pub(crate) fn display_image(input: Vec<u8>, file_name: &str) -> Result<DisplayImage, ServiceError> {
+    if let Some(media_type) = shown_as_stored(&input) {
+        return Ok(DisplayImage {
+            media_type,
+            bytes: input,
+        });
+    }
+    let png = crate::deidentify::pixels_png(&input, file_name)?;
+    Ok(DisplayImage {
+        media_type: "image/png",
+        bytes: png,
+    })
 }
 
 /// The media type of a file a webview shows with the importer's geometry, or `None`.

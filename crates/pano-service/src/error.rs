@@ -60,6 +60,10 @@ pub enum ServiceError {
     CorruptArtefact(String),
     #[error("thresholds: {0}")]
     InvalidThresholds(#[from] pano_core::ThresholdError),
+    #[error("the analysis is {}: a report is made once a clinician has approved it", status.as_str())]
+    ReportNeedsApproval { status: AnalysisStatus },
+    #[error(transparent)]
+    Report(#[from] pano_report::ReportError),
 }
 
 impl ServiceError {
@@ -89,6 +93,8 @@ impl ServiceError {
             ServiceError::InvalidReview(_) => "invalid_review",
             ServiceError::InvalidThresholds(_) => "invalid_thresholds",
             ServiceError::CorruptArtefact(_) => "stored_file_damaged",
+            ServiceError::ReportNeedsApproval { .. } => "report_needs_approval",
+            ServiceError::Report(e) => e.code(),
         }
     }
 }

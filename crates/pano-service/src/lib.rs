@@ -16,6 +16,7 @@ mod error;
 mod events;
 mod folders;
 mod local_job;
+mod report;
 mod review;
 mod runner;
 mod service;
@@ -25,6 +26,8 @@ pub use display_image::DisplayImage;
 pub use error::ServiceError;
 pub use events::{JobView, ServiceEvent};
 pub use folders::{images_in, IMAGE_EXTENSIONS};
+pub use pano_report::Paper;
+pub use report::REPORT_FILE_NAME;
 pub use review::{
     check_birth_date, parse_decision_request, SuggestedPatient, SuggestionSource, MAX_NOTE_CHARS,
 };
@@ -34,8 +37,8 @@ pub use service::{
     ExportFormat, PatientChoice,
 };
 pub use settings::{
-    default_settings_path, ArchiveInput, ArchiveSettings, BackendChoice, RetrySettings,
-    RunpodFileSettings, Secrets, Settings,
+    default_settings_path, ArchiveInput, ArchiveSettings, BackendChoice, PaperChoice,
+    ReportSettings, RetrySettings, RunpodFileSettings, Secrets, Settings,
 };
 
 pub use pano_core::{Decision, DecisionUpdate, Thresholds};

@@ -120,6 +120,36 @@ impl Default for RetrySettings {
     }
 }
 
+/// The paper the patient report is laid out for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PaperChoice {
+    #[default]
+    A4,
+    Letter,
+}
+
+impl PaperChoice {
+    pub fn paper(self) -> pano_report::Paper {
+        match self {
+            PaperChoice::A4 => pano_report::Paper::A4,
+            PaperChoice::Letter => pano_report::Paper::Letter,
+        }
+    }
+}
+
+/// The clinic's letterhead on the patient report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReportSettings {
+    pub clinic_name: String,
+    /// One line per line of the address.
+    pub clinic_address: String,
+    /// A PNG or JPEG file.
+    pub logo: Option<PathBuf>,
+    pub paper: PaperChoice,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
@@ -143,6 +173,8 @@ pub struct Settings {
     /// What the archived set keeps of the input image.
     pub archive_input: ArchiveInput,
     pub retry: RetrySettings,
+    /// The patient report's letterhead and paper.
+    pub report: ReportSettings,
 }
 
 impl Default for Settings {
@@ -161,6 +193,7 @@ impl Default for Settings {
             archive: ArchiveSettings::None,
             archive_input: ArchiveInput::Original,
             retry: RetrySettings::default(),
+            report: ReportSettings::default(),
         }
     }
 }

@@ -138,7 +138,7 @@ fn a_cloud_analysis_equals_the_local_one_and_is_filed_in_the_bucket() {
             "{location}"
         );
         let filed = s3.keys("patients/");
-        assert_eq!(filed.len(), 6, "{filed:?}");
+        assert_eq!(filed.len(), 7, "{filed:?}");
         assert!(filed.iter().any(|k| k.ends_with("/input.png")));
         let object = |name: &str| {
             let key = filed.iter().find(|k| k.ends_with(name)).unwrap();
@@ -417,7 +417,7 @@ fn cloud_jobs_wait_while_the_keychain_is_locked_and_run_once_it_opens() {
     let service = open(secrets());
     run_until_idle(&service);
     assert!(service.analysis(&id).unwrap().archived_location.is_some());
-    assert_eq!(s3.keys("patients/").len(), 6);
+    assert_eq!(s3.keys("patients/").len(), 7);
 }
 
 #[test]

@@ -134,6 +134,7 @@ async fn analyse_cache_approve_and_file_in_the_archive() {
             "debug/semantic-segmentation.jpg",
             "findings.csv",
             "input.jpg",
+            "report.pdf",
             "reviewed.csv"
         ]
     );
@@ -184,7 +185,7 @@ async fn analyse_cache_approve_and_file_in_the_archive() {
     );
     assert_eq!(
         walk(&archive.join("patients")).len(),
-        6,
+        7,
         "still exactly one set"
     );
 
@@ -301,7 +302,7 @@ async fn approval_waits_for_an_unmounted_archive_and_rejection_discards() {
         .unwrap()
         .unwrap();
     assert!(service.analysis(&a).unwrap().archived_location.is_some());
-    assert_eq!(walk(&archive.join("patients")).len(), 6);
+    assert_eq!(walk(&archive.join("patients")).len(), 7);
 
     // Rejection discards the result and its files; the image can be analysed afresh.
     let blobs_before = walk(&dir.path().join("data/blobs")).len();

@@ -65,6 +65,7 @@ pub fn content_type(ext: &str) -> &'static str {
         "dcm" => "application/dicom",
         "csv" => "text/csv",
         "json" => "application/json",
+        "pdf" => "application/pdf",
         _ => "application/octet-stream",
     }
 }
@@ -75,6 +76,8 @@ pub const REVIEWED_CSV: &str = "reviewed.csv";
 /// Written last: its presence marks a complete set.
 pub const ANALYSIS_JSON: &str = "analysis.json";
 pub const DEBUG_DIR: &str = "debug";
+/// The patient report of the approved analysis.
+pub const REPORT_PDF: &str = "report.pdf";
 
 /// `patients/{patient}/{analysis}/` (under the configured permanent prefix).
 pub fn analysis_prefix(permanent_prefix: &str, patient: &OpaqueId, analysis: &OpaqueId) -> String {

@@ -31,6 +31,8 @@ pub struct ApprovedAnalysis {
     pub analysis_json: Vec<u8>,
     /// `(file name, JPEG)`, e.g. `("semantic-segmentation.jpg", ...)`.
     pub debug_images: Vec<(String, Vec<u8>)>,
+    /// The patient report (`report.pdf`).
+    pub report_pdf: Option<Vec<u8>>,
 }
 
 impl ApprovedAnalysis {
@@ -44,6 +46,9 @@ impl ApprovedAnalysis {
         ];
         for (name, jpeg) in &self.debug_images {
             files.push((format!("{}/{name}", layout::DEBUG_DIR), jpeg));
+        }
+        if let Some(pdf) = &self.report_pdf {
+            files.push((layout::REPORT_PDF.to_string(), pdf));
         }
         files.push((ANALYSIS_JSON.to_string(), &self.analysis_json));
         files
