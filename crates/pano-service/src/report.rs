@@ -71,7 +71,7 @@ pub(crate) fn gather(
         .into_iter()
         .filter_map(|d| Some((Fdi::new(d.fdi as u32).ok()?, d.finding, d.decision)))
         .collect();
-    let thresholds = analysis.approved_thresholds.clone().unwrap_or_default();
+    let thresholds = analysis.approved_thresholds.unwrap_or_default();
     let findings = findings_in_force(&assessment, &thresholds, &decisions);
     let outlines = match blob(ArtefactKind::Geometry)? {
         Some(bytes) => {
