@@ -77,7 +77,7 @@ fn tooth_blocks(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn block_of<'a>(blocks: &'a [(String, String)], fdi: u32) -> &'a str {
+fn block_of(blocks: &[(String, String)], fdi: u32) -> &str {
     blocks
         .iter()
         .find(|(n, _)| *n == fdi.to_string())
