@@ -61,6 +61,8 @@ enum Command {
     Reject(manage::RejectArgs),
     /// Write an analysis's findings as the reference CSV or as JSON.
     Export(manage::ExportArgs),
+    /// Write the patient report (PDF) of an approved analysis.
+    Report(manage::ReportArgs),
     /// Stop a queued or running analysis.
     Cancel(manage::IdArgs),
     /// Queue a failed analysis again.
@@ -110,6 +112,7 @@ fn main() -> ExitCode {
             Command::Review(args) => review::review(&cli.global, &args),
             Command::Reject(args) => manage::reject(&cli.global, &args).await,
             Command::Export(args) => manage::export(&cli.global, &args),
+            Command::Report(args) => manage::write_report(&cli.global, &args),
             Command::Cancel(args) => manage::cancel(&cli.global, &args).await,
             Command::Retry(args) => manage::retry(&cli.global, &args),
         }

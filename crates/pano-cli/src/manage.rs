@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use pano_core::ThresholdError;
 use pano_service::{
-    AnalysisRow, AnalysisStatus, ExportFormat, HistoryFilter, PatientChoice, RunMode, ServiceError,
-    Thresholds,
+    AnalysisRow, AnalysisStatus, ExportFormat, HistoryFilter, Paper, PatientChoice, RunMode,
+    ServiceError, Thresholds,
 };
 
 use crate::context::{open_from, report};
@@ -98,6 +98,17 @@ pub struct ExportArgs {
     /// File to write; standard output when absent.
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct ReportArgs {
+    pub analysis: String,
+    /// The PDF file to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// a4 or letter; the settings' `[report] paper` when absent.
+    #[arg(long)]
+    pub paper: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -343,6 +354,28 @@ pub fn export(global: &GlobalArgs, args: &ExportArgs) -> ExitCode {
                     ExitCode::from(1)
                 }
             }
+        }
+        Err(e) => report(&e),
+    }
+}
+
+pub fn write_report(global: &GlobalArgs, args: &ReportArgs) -> ExitCode {
+    let paper = match args.paper.as_deref().map(|p| (p, Paper::parse(p))) {
+        None => None,
+        Some((_, Some(paper))) => Some(paper),
+        Some((other, None)) => {
+            eprintln!("error: unknown paper '{other}' (a4 or letter)");
+            return ExitCode::from(2);
+        }
+    };
+    let service = match open_from(global) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match service.report_to_file(&args.analysis, paper, &args.out) {
+        Ok(()) => {
+            println!("{}", args.out.display());
+            ExitCode::SUCCESS
         }
         Err(e) => report(&e),
     }

@@ -55,6 +55,24 @@ fn analyse_approve_find_and_export_from_the_command_line() {
     let id = json["analysis_id"].as_str().unwrap().to_string();
     assert_eq!(json["status"], "completed");
 
+    // No report before a clinician approves: nothing names a patient yet.
+    let early = pano(
+        &data,
+        &[
+            "report",
+            &id,
+            "--out",
+            dir.path().join("early.pdf").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(early.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&early.stderr).contains("[report_needs_approval]"),
+        "{}",
+        String::from_utf8_lossy(&early.stderr)
+    );
+    assert!(!dir.path().join("early.pdf").exists());
+
     let refused = pano(&data, &["approve", &id, "--new-patient", "Ada Lovelace"]);
     assert!(
         !refused.status.success(),
@@ -285,6 +303,44 @@ fn review_then_approve_with_thresholds_and_a_birth_date_from_the_command_line() 
         .unwrap()
         .iter()
         .any(|a| a["action"] == "reviewed"));
+
+    // The patient report, as `pano report` writes it: a PDF naming the patient, the
+    // clinician's added finding in words, the paper asked for.
+    let pdf_path = dir.path().join("Grace Hopper report.pdf");
+    let written = ok(&pano(
+        &data,
+        &[
+            "report",
+            &id,
+            "--out",
+            pdf_path.to_str().unwrap(),
+            "--paper",
+            "Letter",
+        ],
+    ));
+    assert_eq!(written.trim(), pdf_path.to_str().unwrap());
+    let pdf = std::fs::read(&pdf_path).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let text = Command::new("pdftotext")
+        .arg(&pdf_path)
+        .arg("-")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("Grace Hopper") && text.contains("1906-12-09"),
+        "{text}"
+    );
+    assert!(text.contains("Dr Bell"));
+    let info = Command::new("pdfinfo").arg(&pdf_path).output().unwrap();
+    assert!(String::from_utf8_lossy(&info.stdout).contains("612 x 792 pts"));
+    let bad_paper = pano(&data, &["report", &id, "--out", "x.pdf", "--paper", "a5"]);
+    assert_eq!(bad_paper.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad_paper.stderr).contains("unknown paper 'a5'"));
+    assert!(
+        set.join("report.pdf").exists(),
+        "filed with the approved set"
+    );
 
     let late = pano(
         &data,

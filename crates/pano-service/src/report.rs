@@ -32,6 +32,21 @@ impl AnalysisService {
         let report = gather(&self.inner, id, paper, ReportCopy::Named)?;
         Ok(pano_report::render(&report)?)
     }
+
+    /// Writes the report to a file, completely or not at all (temporary file, fsync,
+    /// rename): a failed write never leaves half a PDF under the name asked for.
+    pub fn report_to_file(
+        &self,
+        id: &str,
+        paper: Option<Paper>,
+        path: &std::path::Path,
+    ) -> Result<(), ServiceError> {
+        let pdf = self.report_pdf(id, paper)?;
+        crate::durable::write_file(path, &pdf).map_err(|e| ServiceError::Read {
+            path: path.display().to_string(),
+            source: e,
+        })
+    }
 }
 
 /// Everything the report shows, read from the store.
