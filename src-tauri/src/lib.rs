@@ -56,6 +56,8 @@ pub fn setup<R: tauri::Runtime>(builder: tauri::Builder<R>, state: AppState) -> 
             commands::analyses::search_patients,
             commands::analyses::export_csv,
             commands::analyses::save_csv,
+            commands::analyses::save_report,
+            commands::analyses::open_report,
             commands::settings::get_settings,
             commands::settings::save_settings,
             commands::settings::test_models,

@@ -53,7 +53,12 @@ pub struct AppState {
     restarting: Mutex<()>,
     /// Where `save_csv` writes instead of asking in a save dialog (tests only).
     save_dialog_override: Mutex<Option<SaveDialogOverride>>,
+    /// Opens a report file in the computer's PDF viewer (tests: records the path).
+    report_opener: Mutex<ReportOpener>,
 }
+
+/// Opens a file with the program the desktop associates with it.
+pub type ReportOpener = Arc<dyn Fn(&Path) -> std::io::Result<()> + Send + Sync>;
 
 /// Answers the save dialog's question ("where?") for a suggested file name.
 pub type SaveDialogOverride = Arc<dyn Fn(&str) -> Option<PathBuf> + Send + Sync>;
@@ -78,6 +83,8 @@ impl AppState {
             tasks: Mutex::new(Vec::new()),
             restarting: Mutex::new(()),
             save_dialog_override: Mutex::new(None),
+            // Detached: the viewer outlives nothing of ours and is never waited for.
+            report_opener: Mutex::new(Arc::new(|path: &Path| open::that_detached(path))),
         };
         state.reopen();
         state
@@ -100,6 +107,19 @@ impl AppState {
     ) -> Self {
         *self.save_dialog_override.lock().expect("not poisoned") = Some(Arc::new(choose));
         self
+    }
+
+    /// Tests: `open_report` hands the written file to `open` instead of a PDF viewer.
+    pub fn with_report_opener(
+        self,
+        open: impl Fn(&Path) -> std::io::Result<()> + Send + Sync + 'static,
+    ) -> Self {
+        *self.report_opener.lock().expect("not poisoned") = Arc::new(open);
+        self
+    }
+
+    pub(crate) fn report_opener(&self) -> ReportOpener {
+        self.report_opener.lock().expect("not poisoned").clone()
     }
 
     pub(crate) fn save_dialog_override(&self) -> Option<SaveDialogOverride> {

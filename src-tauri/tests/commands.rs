@@ -420,6 +420,63 @@ fn save_csv_writes_only_where_the_save_dialog_says() {
 }
 
 #[test]
+fn the_patient_report_is_saved_where_the_dialog_says_and_opened_for_printing() {
+    let chosen = tempfile::tempdir().unwrap();
+    let target = chosen.path().join("chosen.pdf");
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let opened = std::sync::Arc::new(std::sync::Mutex::new(Vec::<PathBuf>::new()));
+    let (t, a, o) = (target.clone(), asked.clone(), opened.clone());
+    let app = TestApp::start_with(LOCAL, move |state| {
+        state
+            .with_save_dialog(move |suggested| {
+                a.lock().unwrap().push(suggested.to_string());
+                Some(t.clone())
+            })
+            .with_report_opener(move |path| {
+                o.lock().unwrap().push(path.to_path_buf());
+                Ok(())
+            })
+    });
+    let results = app
+        .call(
+            "enqueue_files",
+            json!({ "paths": [root().join("tests/data/pan-small-wide.png")] }),
+        )
+        .unwrap();
+    let id = results[0]["analysis"]["id"].as_str().unwrap().to_string();
+    app.wait_for_empty_queue();
+
+    // Not before approval: the report names a patient and a clinician.
+    let early = app.call("save_report", json!({ "id": id })).unwrap_err();
+    assert_eq!(early["code"], "report_needs_approval");
+    assert!(!target.exists());
+    app.call(
+        "approve",
+        json!({ "id": id, "patient": { "kind": "new", "display_name": "Ada Lovelace/King", "external_id": "OD-7" }, "approver": "Dr Bell" }),
+    )
+    .unwrap();
+    let saved = app.call("save_report", json!({ "id": id })).unwrap();
+    assert_eq!(saved, json!(target));
+    let asked = asked.lock().unwrap().clone();
+    assert_eq!(asked.len(), 1);
+    assert!(
+        asked[0].starts_with("Ada Lovelace_King panoramic report 20") && asked[0].ends_with(".pdf"),
+        "{asked:?}"
+    );
+    assert!(std::fs::read(&target).unwrap().starts_with(b"%PDF-"));
+
+    app.call("open_report", json!({ "id": id })).unwrap();
+    let opened = opened.lock().unwrap().clone();
+    assert_eq!(opened.len(), 1);
+    assert!(opened[0].starts_with(app.dir.path()), "{opened:?}");
+    assert!(std::fs::read(&opened[0]).unwrap().starts_with(b"%PDF-"));
+    let missing = app
+        .call("open_report", json!({ "id": "nope" }))
+        .unwrap_err();
+    assert_eq!(missing["code"], "no_such_analysis");
+}
+
+#[test]
 fn a_cancelled_save_dialog_writes_nothing() {
     let app = TestApp::start_with(LOCAL, |state| state.with_save_dialog(|_| None));
     let results = app

@@ -435,6 +435,7 @@ async fn analyse_the_sample_and_approve_it_for_a_new_patient_in_the_real_window(
         "findings.csv",
         "reviewed.csv",
         "analysis.json",
+        "report.pdf",
         "debug/semantic-segmentation.jpg",
         "debug/instance-detection.jpg",
     ] {

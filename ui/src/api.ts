@@ -206,6 +206,10 @@ export const searchPatients = (query: string): Promise<Patient[]> => invoke("sea
 export const exportCsv = (id: string, viewer: string): Promise<string> => invoke("export_csv", { id, viewer });
 /** Opens the app's save dialog and writes the CSV where the user chose; the path written, or null if cancelled. */
 export const saveCsv = (id: string, viewer: string): Promise<string | null> => invoke("save_csv", { id, viewer });
+/** The patient report (PDF) of an approved analysis, saved where the app's save dialog says. */
+export const saveReport = (id: string): Promise<string | null> => invoke("save_report", { id });
+/** Writes the patient report and opens it in the computer's PDF viewer, for printing. */
+export const openReport = (id: string): Promise<void> => invoke("open_report", { id });
 export const testModels = (): Promise<string> => invoke("test_models");
 export const getSettings = (): Promise<Settings> => invoke("get_settings");
 /** `runpod_key_cleared`: the RunPod address changed, so its key was removed (enter it again). */

@@ -420,6 +420,23 @@ async function start(): Promise<void> {
       setStatus("status", errorText(e), true);
     }
   };
+  $("save-report").onclick = async () => {
+    if (!state.current) return;
+    try {
+      const target = await api.saveReport(state.current.analysis.id);
+      if (target) setStatus("decision-status", `Report saved: ${target}`, false, true);
+    } catch (e) {
+      setStatus("decision-status", errorText(e), true);
+    }
+  };
+  $("open-report").onclick = async () => {
+    if (!state.current) return;
+    try {
+      await api.openReport(state.current.analysis.id);
+    } catch (e) {
+      setStatus("decision-status", errorText(e), true);
+    }
+  };
   $("history-form").onsubmit = (e) => {
     e.preventDefault();
     void loadHistory(openFromList);

@@ -258,6 +258,103 @@ pub async fn save_csv<R: Runtime>(
     .await
 }
 
+/// The patient report's file name: the patient and the day, never an id a person cannot read.
+fn report_file_name(patient: Option<&str>, approved_at: Option<&str>) -> String {
+    let who: String = patient
+        .unwrap_or("patient")
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == ' ' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect::<String>()
+        .trim()
+        .to_string();
+    let day = approved_at.and_then(|d| d.get(..10)).unwrap_or("");
+    format!("{who} panoramic report {day}").trim().to_string() + ".pdf"
+}
+
+/// Asks where to save the patient report (PDF) of an approved analysis, in a save dialog
+/// opened here, and writes it there. Answers the path written, or nothing when cancelled.
+#[tauri::command]
+pub async fn save_report<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<Option<PathBuf>, CommandError> {
+    let service = state.service()?;
+    let suggested = {
+        let (service, id) = (service.clone(), id.clone());
+        blocking(move || {
+            let analysis = service.analysis(&id)?;
+            // Say so before asking where to save something that cannot be made yet.
+            if analysis.status != pano_service::AnalysisStatus::Approved {
+                return Err(pano_service::ServiceError::ReportNeedsApproval {
+                    status: analysis.status,
+                }
+                .into());
+            }
+            Ok(report_file_name(
+                analysis.patient_name.as_deref(),
+                analysis.approved_at.as_deref(),
+            ))
+        })
+        .await?
+    };
+    let target = match state.save_dialog_override() {
+        Some(choose) => choose(&suggested),
+        None => {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            app.dialog()
+                .file()
+                .set_title("Save the patient report")
+                .set_file_name(&suggested)
+                .add_filter("PDF", &["pdf"])
+                .save_file(move |path| {
+                    let _ = tx.send(path);
+                });
+            rx.await.ok().flatten().and_then(|p| p.into_path().ok())
+        }
+    };
+    let Some(target) = target else {
+        return Ok(None);
+    };
+    blocking(move || {
+        service.report_to_file(&id, None, &target)?;
+        Ok(Some(target))
+    })
+    .await
+}
+
+/// Writes the patient report into the data folder (`reports/<analysis>.pdf`, replaced each
+/// time) and opens it in the computer's PDF viewer, from which it is printed.
+#[tauri::command]
+pub async fn open_report(state: State<'_, AppState>, id: String) -> Result<(), CommandError> {
+    let service = state.service()?;
+    let opener = state.report_opener();
+    blocking(move || {
+        let dir = service.data_dir().join("reports");
+        std::fs::create_dir_all(&dir).map_err(|e| pano_service::ServiceError::Read {
+            path: dir.display().to_string(),
+            source: e,
+        })?;
+        // The id is the service's own (checked by the lookup in report_to_file).
+        let path = dir.join(format!("{}.pdf", service.analysis(&id)?.id));
+        service.report_to_file(&id, None, &path)?;
+        opener(&path).map_err(|e| CommandError {
+            code: "report_viewer",
+            message: format!(
+                "The report was saved as {} but no PDF viewer could be opened: {e}",
+                path.display()
+            ),
+        })
+    })
+    .await
+}
+
 #[tauri::command]
 pub async fn export_csv(
     state: State<'_, AppState>,

@@ -228,6 +228,7 @@ export function renderDecisionState(detail: AnalysisDetail): void {
   $("decision-fields").hidden = !open;
   ($("approve") as HTMLButtonElement).disabled = !open;
   ($("reject") as HTMLButtonElement).disabled = !["completed", "failed"].includes(a.status);
+  $("report-actions").hidden = a.status !== "approved";
   if (a.status === "approved") {
     const p = detail.patient;
     setStatus(

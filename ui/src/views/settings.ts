@@ -23,7 +23,7 @@ export async function loadSettings(): Promise<void> {
   try {
     loadedSettings = await api.getSettings();
     const form = $("settings-form") as HTMLFormElement;
-    for (const field of Array.from(form.querySelectorAll<HTMLInputElement | HTMLSelectElement>("[name]"))) {
+    for (const field of Array.from(form.querySelectorAll<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>("[name]"))) {
       const value = getPath(loadedSettings, field.name);
       if (field instanceof HTMLInputElement && field.type === "checkbox") field.checked = value === true;
       else field.value = value === null || value === undefined ? "" : String(value);
@@ -41,8 +41,10 @@ export async function loadSettings(): Promise<void> {
 async function saveSettingsForm(afterSave: () => Promise<void>): Promise<void> {
   const form = $("settings-form") as HTMLFormElement;
   const next: Settings = structuredClone(loadedSettings);
-  for (const field of Array.from(form.querySelectorAll<HTMLInputElement | HTMLSelectElement>("[name]"))) {
-    const value = field instanceof HTMLInputElement && field.type === "checkbox" ? field.checked : field.value.trim() || null;
+  for (const field of Array.from(form.querySelectorAll<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>("[name]"))) {
+    // Text the settings keep as text (a clinic name) is "" when empty, not absent.
+    const empty = field.dataset.empty === "text" ? "" : null;
+    const value = field instanceof HTMLInputElement && field.type === "checkbox" ? field.checked : field.value.trim() || empty;
     if (field.name.startsWith("s3.") && !next.s3 && (value === null || value === false)) continue;
     setPath(next, field.name, value);
   }
