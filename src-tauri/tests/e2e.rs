@@ -369,6 +369,14 @@ async fn analyse_the_sample_and_approve_it_for_a_new_patient_in_the_real_window(
         .wait_for_text("#decision-status", "filed in", Duration::from_secs(30))
         .await;
     assert!(status.contains("Erin Example"), "{status}");
+    // Once approved, the patient report can be opened to print or saved.
+    let shown = s
+        .execute(
+            "const e = document.querySelector('#report-actions'); return !!e && !e.hidden && e.offsetParent !== null;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(shown, json!(true), "the report buttons are shown");
     // The confirmation's backdrop fades out after the status is written: a screenshot taken
     // at once caught the window still dimmed, with the audit trail not yet redrawn.
     tokio::time::sleep(Duration::from_millis(800)).await;
