@@ -15,6 +15,7 @@ mod durable;
 mod error;
 mod events;
 mod folders;
+mod launch;
 mod local_job;
 mod report;
 mod review;
@@ -26,6 +27,7 @@ pub use display_image::DisplayImage;
 pub use error::ServiceError;
 pub use events::{JobView, ServiceEvent};
 pub use folders::{images_in, IMAGE_EXTENSIONS};
+pub use launch::{parse_launch, LaunchError, LaunchRequest, PmsPatient};
 pub use pano_report::Paper;
 pub use report::REPORT_FILE_NAME;
 pub use review::{

@@ -108,23 +108,39 @@ pub enum SuggestionSource {
     Dicom,
     /// An earlier analysis of the same image bytes was approved for this patient.
     EarlierAnalysis,
+    /// The practice-management system that launched Pano with the image named the patient.
+    PracticeSystem,
 }
 
-/// The suggestion for analysis `id` of `image_sha256`: the patient an earlier approval of
-/// the same bytes went to (a clinician chose them), else the DICOM header's patient, linked
-/// to the stored patient whose external id is the header's Patient ID when there is exactly
-/// one.
+/// The suggestion for analysis `id` of `image_sha256`: the patient the practice system named
+/// when it launched Pano with the image (the clinic's own record, asked for just now), else
+/// the patient an earlier approval of the same bytes went to (a clinician chose them), else
+/// the DICOM header's patient. A named patient is linked to the stored patient whose external
+/// id is the one named, when there is exactly one.
 pub(crate) fn suggested_patient(
     store: &Store,
     id: &str,
     image_sha256: &str,
 ) -> Result<Option<SuggestedPatient>, StoreError> {
+    if let Some(tags) = store.pms_patient_of(id)? {
+        if let Some(s) = from_tags(store, tags, SuggestionSource::PracticeSystem)? {
+            return Ok(Some(s));
+        }
+    }
     if let Some(earlier) = store.patient_approved_for_image(image_sha256, id)? {
         return Ok(Some(from_patient(earlier)));
     }
     let Some(tags) = store.dicom_patient_of(id)? else {
         return Ok(None);
     };
+    from_tags(store, tags, SuggestionSource::Dicom)
+}
+
+fn from_tags(
+    store: &Store,
+    tags: pano_store::DicomPatientTags,
+    source: SuggestionSource,
+) -> Result<Option<SuggestedPatient>, StoreError> {
     let existing = match &tags.id {
         Some(external) => {
             let mut same: Vec<Patient> = store
@@ -151,7 +167,7 @@ pub(crate) fn suggested_patient(
         external_id: tags.id,
         birth_date: tags.birth_date,
         existing_patient_id: existing.map(|p| p.id),
-        source: SuggestionSource::Dicom,
+        source,
     }))
 }
 

@@ -313,6 +313,22 @@ impl AnalysisService {
         })
     }
 
+    /// Attaches the patient a practice-management system named (it launched Pano with this
+    /// image) to an analysis that is not yet decided: the decision form starts with that
+    /// patient. Returns whether it was attached (a decided analysis keeps its patient).
+    pub fn attach_pms_patient(
+        &self,
+        id: &str,
+        patient: &crate::PmsPatient,
+    ) -> Result<bool, ServiceError> {
+        let tags = pano_store::DicomPatientTags {
+            name: patient.display_name(),
+            id: Some(patient.external_id.clone()),
+            birth_date: patient.birth_date.clone(),
+        };
+        Ok(self.inner.db(|s| s.set_pms_patient(id, &tags))?)
+    }
+
     pub fn analysis(&self, id: &str) -> Result<AnalysisRow, ServiceError> {
         self.inner.db(|s| s.analysis(id))
     }

@@ -410,3 +410,62 @@ fn patients_get_checked_birth_dates() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_patient_a_practice_system_launched_pano_for_is_suggested_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    std::fs::create_dir(&archive).unwrap();
+    let service = service(dir.path(), Some(&archive));
+    // The image's DICOM header names someone else; the practice system's word comes first.
+    let input = dir.path().join(DICOM_NAME);
+    identified_dicom(&input, &FAKE_PATIENT);
+    let id = service.enqueue(&input, None).unwrap().analysis.id;
+    let launch = pano_service::parse_launch(&[
+        "--patient-id".to_string(),
+        "OD-1234".to_string(),
+        "--first".to_string(),
+        "Grace".to_string(),
+        "--last".to_string(),
+        "Hopper".to_string(),
+        "--birthdate".to_string(),
+        "19061209".to_string(),
+    ])
+    .unwrap();
+    let pms = launch.patient.unwrap();
+    assert!(service.attach_pms_patient(&id, &pms).unwrap());
+    service.run(RunMode::UntilIdle).await.unwrap();
+    let s = service
+        .open_analysis(&id, "Dr Bell")
+        .unwrap()
+        .suggested_patient
+        .unwrap();
+    assert_eq!(s.source, SuggestionSource::PracticeSystem);
+    assert_eq!(s.display_name, "Grace Hopper");
+    assert_eq!(s.external_id.as_deref(), Some("OD-1234"));
+    assert_eq!(s.birth_date.as_deref(), Some("1906-12-09"));
+    assert_eq!(s.existing_patient_id, None);
+
+    // A patient already kept under that number is the one suggested.
+    let known = service
+        .create_patient("Grace B. Hopper", Some("OD-1234"), Some("1906-12-09"))
+        .unwrap();
+    let s = service
+        .open_analysis(&id, "Dr Bell")
+        .unwrap()
+        .suggested_patient
+        .unwrap();
+    assert_eq!(s.existing_patient_id.as_deref(), Some(known.id.as_str()));
+
+    service
+        .approve(
+            &id,
+            PatientChoice::Existing(known.id.clone()),
+            "Dr Bell",
+            Thresholds::default(),
+        )
+        .await
+        .unwrap();
+    // Decided: a later launch does not change what it was filed under.
+    assert!(!service.attach_pms_patient(&id, &pms).unwrap());
+}

@@ -262,6 +262,38 @@ impl Store {
         Ok((tags != DicomPatientTags::default()).then_some(tags))
     }
 
+    /// Records the patient a practice-management system named for this analysis (it
+    /// launched Pano with the image), while the analysis is still undecided: an approved or
+    /// rejected analysis keeps what it had. Returns whether it was recorded.
+    pub fn set_pms_patient(&self, id: &str, tags: &DicomPatientTags) -> Result<bool, StoreError> {
+        let changed = self.conn.execute(
+            "UPDATE analyses SET pms_patient_name = ?2, pms_patient_id = ?3, pms_birth_date = ?4
+             WHERE id = ?1 AND status NOT IN ('approved', 'rejected')",
+            params![id, tags.name, tags.id, tags.birth_date],
+        )?;
+        Ok(changed == 1)
+    }
+
+    /// The patient a practice-management system named for the analysis, if any.
+    pub fn pms_patient_of(&self, id: &str) -> Result<Option<DicomPatientTags>, StoreError> {
+        let tags = self
+            .conn
+            .query_row(
+                "SELECT pms_patient_name, pms_patient_id, pms_birth_date FROM analyses WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(DicomPatientTags {
+                        name: r.get(0)?,
+                        id: r.get(1)?,
+                        birth_date: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NoSuchAnalysis(id.to_string()))?;
+        Ok((tags != DicomPatientTags::default()).then_some(tags))
+    }
+
     /// The newest analysis of these image bytes with this model version that is done or
     /// on its way (queued, running, completed, approved): enqueuing the same image again
     /// returns it instead of analysing twice.

@@ -159,6 +159,13 @@ const MIGRATIONS: &[&str] = &[
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     CREATE INDEX audit_log_by_analysis ON audit_log(analysis_id, seq);
     "#,
+    // 4: the patient a practice-management system named when it launched Pano with the
+    // image (a program link), kept here only to pre-fill the decision form.
+    r#"
+    ALTER TABLE analyses ADD COLUMN pms_patient_name TEXT;
+    ALTER TABLE analyses ADD COLUMN pms_patient_id TEXT;
+    ALTER TABLE analyses ADD COLUMN pms_birth_date TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -220,7 +220,7 @@ fn a_version_1_file_with_data_upgrades_and_keeps_it() {
     let audit = store.audit_of("a1").unwrap();
     assert_eq!(audit.len(), 1);
     assert_eq!(audit[0].actor, "Dr Bell");
-    assert_eq!(SCHEMA_VERSION, 3);
+    assert_eq!(SCHEMA_VERSION, 4);
     let seqs: Vec<(i64, String)> = audit_seqs(&store);
     assert_eq!(seqs.len(), 1);
     // Version 3's columns and the review table are there, empty.
@@ -228,6 +228,15 @@ fn a_version_1_file_with_data_upgrades_and_keeps_it() {
     assert_eq!(a.patient_name.as_deref(), Some("Ada Lovelace"));
     assert_eq!(a.approved_thresholds, None);
     assert!(store.decisions_of("a1").unwrap().is_empty());
+    // Version 4's practice-system patient: absent, then recorded while undecided.
+    assert_eq!(store.pms_patient_of("a1").unwrap(), None);
+    let tags = pano_store::DicomPatientTags {
+        name: Some("Ada Lovelace".into()),
+        id: Some("OD-1".into()),
+        birth_date: Some("1815-12-10".into()),
+    };
+    let recorded = store.set_pms_patient("a1", &tags).unwrap();
+    assert_eq!(recorded, a.status != pano_store::AnalysisStatus::Approved);
     store
         .append_audit(
             "Dr Bell",
