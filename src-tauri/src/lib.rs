@@ -7,24 +7,22 @@ mod error;
 mod state;
 
 use std::ffi::OsString;
-use std::path::PathBuf;
 
 use tauri::{Emitter, Manager};
 
 pub use error::CommandError;
 pub use state::{
-    AppState, QueueProblem, KEYS_READY_EVENT, PROGRESS_EVENT, QUEUE_PROBLEM_EVENT,
+    AppState, PendingLaunch, QueueProblem, KEYS_READY_EVENT, PROGRESS_EVENT, QUEUE_PROBLEM_EVENT,
     QUEUE_RECOVERED_EVENT,
 };
 
 /// Told to the UI when a second launch handed over files.
 pub const FILES_OPENED_EVENT: &str = "files-opened";
 
-/// The file arguments of a command line (options are not files).
-fn command_line_files(args: impl Iterator<Item = OsString>) -> Vec<PathBuf> {
-    args.map(PathBuf::from)
-        .filter(|p| !p.to_string_lossy().starts_with('-'))
-        .collect()
+/// A command line's arguments as text (a path that is not Unicode is kept lossily: the
+/// importer then says it cannot read it).
+fn launch_args(args: impl Iterator<Item = OsString>) -> Vec<String> {
+    args.map(|a| a.to_string_lossy().into_owned()).collect()
 }
 
 /// Registers state, commands and the queue runner on a builder; shared by `run` and the
@@ -40,7 +38,7 @@ pub fn setup<R: tauri::Runtime>(builder: tauri::Builder<R>, state: AppState) -> 
         .invoke_handler(tauri::generate_handler![
             commands::app::app_info,
             commands::analyses::enqueue_files,
-            commands::analyses::take_opened_files,
+            commands::analyses::take_launch,
             commands::analyses::queue,
             commands::analyses::open_analysis,
             commands::analyses::debug_image,
@@ -72,19 +70,23 @@ pub fn setup<R: tauri::Runtime>(builder: tauri::Builder<R>, state: AppState) -> 
 pub fn run() {
     pano_imaging::quiet_decoder_panics();
     let state = AppState::from_environment();
-    // `pano-desktop scan.jpg ...` (a file manager's "Open with"): the UI adds them.
-    *state.opened_files.lock().expect("not poisoned") =
-        command_line_files(std::env::args_os().skip(1));
+    // `pano-desktop scan.jpg ...` (a file manager's "Open with") or a practice system's
+    // program link (`--patient-id 1234 --first Ada ...`): the UI takes them at start.
+    state
+        .launch
+        .lock()
+        .expect("not poisoned")
+        .add(&launch_args(std::env::args_os().skip(1)));
     let builder = tauri::Builder::default()
         // One window per computer: a second launch (say "Open with" on more scans) hands
         // its files to the running app and brings it forward.
         .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
-            let files = command_line_files(argv.into_iter().skip(1).map(Into::into));
+            let args: Vec<String> = argv.into_iter().skip(1).collect();
             app.state::<AppState>()
-                .opened_files
+                .launch
                 .lock()
                 .expect("not poisoned")
-                .extend(files);
+                .add(&args);
             let _ = app.emit(FILES_OPENED_EVENT, ());
             if let Some(window) = app.get_webview_window("main") {
                 let _ = window.unminimize();

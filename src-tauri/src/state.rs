@@ -45,8 +45,9 @@ pub struct AppState {
     service: Mutex<Result<AnalysisService, CommandError>>,
     /// Why the keychain could not be read at the last (re)open, if it could not.
     pub keychain_problem: Mutex<Option<CommandError>>,
-    /// Files named on the command line ("open with Pano"), for the UI to add once.
-    pub opened_files: Mutex<Vec<PathBuf>>,
+    /// What the command line asked for ("open with Pano", a practice system's program
+    /// link), for the UI to take once.
+    pub launch: Mutex<PendingLaunch>,
     /// The event forwarder, the queue's supervisor, and the keychain's retry.
     tasks: Mutex<Vec<tauri::async_runtime::JoinHandle<()>>>,
     /// One restart at a time (a key saved while the keychain retry restarts, say).
@@ -59,6 +60,37 @@ pub struct AppState {
 
 /// Opens a file with the program the desktop associates with it.
 pub type ReportOpener = Arc<dyn Fn(&Path) -> std::io::Result<()> + Send + Sync>;
+
+/// Launches not yet taken by the UI: their files, the last practice-system patient, and why
+/// a launch's arguments could not be used.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct PendingLaunch {
+    pub files: Vec<PathBuf>,
+    pub patient: Option<pano_service::PmsPatient>,
+    pub problem: Option<CommandError>,
+}
+
+impl PendingLaunch {
+    /// Adds one launch's command line (without the program's name).
+    pub fn add(&mut self, args: &[String]) {
+        match pano_service::parse_launch(args) {
+            Ok(request) => {
+                self.files.extend(request.files);
+                if request.patient.is_some() {
+                    self.patient = request.patient;
+                }
+            }
+            // Nothing is queued under a patient the arguments did not make clear; the
+            // window says what to fix in the program link.
+            Err(e) => {
+                self.problem = Some(CommandError {
+                    code: "invalid_launch_arguments",
+                    message: e.to_string(),
+                })
+            }
+        }
+    }
+}
 
 /// Answers the save dialog's question ("where?") for a suggested file name.
 pub type SaveDialogOverride = Arc<dyn Fn(&str) -> Option<PathBuf> + Send + Sync>;
@@ -79,7 +111,7 @@ impl AppState {
             keychain,
             service: Mutex::new(Err(CommandError::not_ready("starting"))),
             keychain_problem: Mutex::new(None),
-            opened_files: Mutex::new(Vec::new()),
+            launch: Mutex::new(PendingLaunch::default()),
             tasks: Mutex::new(Vec::new()),
             restarting: Mutex::new(()),
             save_dialog_override: Mutex::new(None),

@@ -477,6 +477,66 @@ fn the_patient_report_is_saved_where_the_dialog_says_and_opened_for_printing() {
 }
 
 #[test]
+fn a_practice_system_launch_queues_its_files_for_its_patient() {
+    let image = root().join("tests/data/pan-small-wide.png");
+    let args: Vec<String> = [
+        "--patient-id",
+        "1234",
+        "--first",
+        "Grace",
+        "--last",
+        "Hopper",
+        "--birthdate",
+        "19061209",
+        image.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let app = TestApp::start_with(LOCAL, move |state| {
+        state.launch.lock().unwrap().add(&args);
+        state
+    });
+    let launch = app.call("take_launch", json!({})).unwrap();
+    assert_eq!(launch["files"], json!([image]));
+    assert_eq!(launch["patient"]["external_id"], "1234");
+    assert_eq!(launch["patient"]["birth_date"], "1906-12-09");
+    assert_eq!(launch["problem"], Value::Null);
+    // Taken once.
+    let again = app.call("take_launch", json!({})).unwrap();
+    assert_eq!(again["files"], json!([]));
+
+    let results = app
+        .call(
+            "enqueue_files",
+            json!({ "paths": launch["files"], "pmsPatient": launch["patient"] }),
+        )
+        .unwrap();
+    let id = results[0]["analysis"]["id"].as_str().unwrap().to_string();
+    app.wait_for_empty_queue();
+    let detail = app
+        .call("open_analysis", json!({ "id": id, "viewer": "Dr Bell" }))
+        .unwrap();
+    let suggested = &detail["suggested_patient"];
+    assert_eq!(suggested["source"], "practice_system");
+    assert_eq!(suggested["display_name"], "Grace Hopper");
+    assert_eq!(suggested["external_id"], "1234");
+
+    // A birth date in a locale's order is not guessed: the launch says what to fix.
+    let mut pending = pano_desktop::PendingLaunch::default();
+    pending.add(&[
+        "--patient-id".into(),
+        "1234".into(),
+        "--birthdate".into(),
+        "03/09/1984".into(),
+    ]);
+    assert_eq!(pending.patient, None);
+    let problem = pending.problem.unwrap();
+    assert_eq!(problem.code, "invalid_launch_arguments");
+    assert!(problem.message.contains("[Birthdate_yyyyMMdd]"));
+}
+
+#[test]
 fn a_cancelled_save_dialog_writes_nothing() {
     let app = TestApp::start_with(LOCAL, |state| state.with_save_dialog(|_| None));
     let results = app

@@ -85,7 +85,7 @@ export interface SuggestedPatient {
   external_id: string | null;
   birth_date: string | null;
   existing_patient_id: string | null;
-  source: "dicom" | "earlier_analysis";
+  source: "dicom" | "earlier_analysis" | "practice_system";
 }
 
 export interface AnalysisDetail {
@@ -174,8 +174,21 @@ export function errorText(value: unknown): string {
 }
 
 export const appInfo = (): Promise<AppInfo> => invoke("app_info");
-export const enqueueFiles = (paths: string[]): Promise<EnqueueResult[]> => invoke("enqueue_files", { paths });
-export const takeOpenedFiles = (): Promise<string[]> => invoke("take_opened_files");
+/** The patient a practice-management system launched Pano for (program link arguments). */
+export interface PmsPatient {
+  external_id: string;
+  first_name: string | null;
+  last_name: string | null;
+  birth_date: string | null;
+}
+export interface PendingLaunch {
+  files: string[];
+  patient: PmsPatient | null;
+  problem: AppError | null;
+}
+export const enqueueFiles = (paths: string[], pmsPatient: PmsPatient | null = null): Promise<EnqueueResult[]> =>
+  invoke("enqueue_files", { paths, pmsPatient });
+export const takeLaunch = (): Promise<PendingLaunch> => invoke("take_launch");
 export const queue = (): Promise<JobRow[]> => invoke("queue");
 export const openAnalysis = (id: string, viewer: string): Promise<AnalysisDetail> => invoke("open_analysis", { id, viewer });
 export const debugImage = (id: string, kind: "semantic-segmentation" | "instance-detection"): Promise<string> =>

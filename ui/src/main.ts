@@ -11,6 +11,7 @@ import { FINDING_KINDS, label } from "./findings";
 import { ACTION_WORDS, SHORTCUTS, actionFor, keyLabel, type Action } from "./keys";
 import { startupNotices } from "./notices";
 import { describeQueueProblem, type JobEvent } from "./queue";
+import { formatBirthDate } from "./time";
 import { decisionKey, reviewProgress } from "./review";
 import { clinician, reviewable, reviewed, state } from "./state";
 import { initAudit, renderAudit } from "./views/audit";
@@ -320,11 +321,36 @@ function initKeyboard(): void {
 }
 
 // ---- files ----
+/** The patient a practice system launched Pano for: images added while it is shown are
+ * suggested for this patient (the clinician still confirms at approval). */
+let pmsPatient: api.PmsPatient | null = null;
+
+function renderPmsPatient(): void {
+  const box = $("pms-patient");
+  box.hidden = pmsPatient === null;
+  if (!pmsPatient) return;
+  const name = [pmsPatient.first_name, pmsPatient.last_name].filter(Boolean).join(" ") || "a patient";
+  $("pms-patient-text").textContent =
+    `From the practice system: ${name} · patient number ${pmsPatient.external_id}` +
+    (pmsPatient.birth_date ? ` · born ${formatBirthDate(pmsPatient.birth_date)}` : "") +
+    ". Radiographs added now are suggested for this patient.";
+}
+
+async function takeLaunch(): Promise<void> {
+  const launch = await api.takeLaunch();
+  if (launch.problem) setStatus("status", `The practice system's request was not used: ${launch.problem.message}`, true);
+  if (launch.patient) {
+    pmsPatient = launch.patient;
+    renderPmsPatient();
+  }
+  await addFiles(launch.files);
+}
+
 async function addFiles(paths: string[]): Promise<void> {
   if (paths.length === 0) return;
   setStatus("status", `Adding ${paths.length} file(s)…`);
   try {
-    const results = await api.enqueueFiles(paths);
+    const results = await api.enqueueFiles(paths, pmsPatient);
     const refused = results.filter((r) => r.error);
     for (const r of results) {
       if (r.analysis) lastEvent.set(r.analysis.id, { state: r.reused ? "reused" : "queued", file_name: r.analysis.original_file_name });
@@ -482,8 +508,12 @@ async function start(): Promise<void> {
     setStatus("status", errorText(e), true);
   }
   await queueRefresh();
-  await listen("files-opened", () => void api.takeOpenedFiles().then(addFiles));
-  await addFiles(await api.takeOpenedFiles());
+  $("pms-patient-done").onclick = () => {
+    pmsPatient = null;
+    renderPmsPatient();
+  };
+  await listen("files-opened", () => void takeLaunch());
+  await takeLaunch();
 }
 
 void start();

@@ -3,13 +3,14 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use pano_service::{
     AnalysisDetail, AnalysisRow, ApprovalOutcome, ArtefactKind, ExportFormat, HistoryFilter,
-    JobRow, Patient, PatientChoice,
+    JobRow, Patient, PatientChoice, PmsPatient,
 };
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_dialog::DialogExt;
 
 use super::blocking;
+use crate::state::PendingLaunch;
 use crate::{AppState, CommandError};
 
 /// One dropped file: its analysis (new or already stored), or why it was refused.
@@ -21,10 +22,13 @@ pub struct EnqueueResult {
     pub error: Option<CommandError>,
 }
 
+/// Queues dropped or opened files; `pms_patient` (the patient a practice system launched
+/// Pano for) is attached to each analysis, so its decision form starts with that patient.
 #[tauri::command]
 pub async fn enqueue_files(
     state: State<'_, AppState>,
     paths: Vec<PathBuf>,
+    pms_patient: Option<PmsPatient>,
 ) -> Result<Vec<EnqueueResult>, CommandError> {
     let service = state.service()?;
     blocking(move || {
@@ -38,12 +42,19 @@ pub async fn enqueue_files(
         });
         Ok(files
             .map(|path| match service.enqueue(&path, None) {
-                Ok(q) => EnqueueResult {
-                    path,
-                    analysis: Some(q.analysis),
-                    reused: q.reused,
-                    error: None,
-                },
+                Ok(q) => {
+                    if let Some(patient) = &pms_patient {
+                        // A decided analysis keeps its patient; nothing else can fail here
+                        // that the clinician would not see in the form.
+                        let _ = service.attach_pms_patient(&q.analysis.id, patient);
+                    }
+                    EnqueueResult {
+                        path,
+                        analysis: Some(q.analysis),
+                        reused: q.reused,
+                        error: None,
+                    }
+                }
                 Err(e) => EnqueueResult {
                     path,
                     analysis: None,
@@ -56,10 +67,11 @@ pub async fn enqueue_files(
     .await
 }
 
-/// The files the app was started with, once.
+/// What the app was launched with (files, the practice system's patient, or why the
+/// launch's arguments could not be used), once.
 #[tauri::command]
-pub fn take_opened_files(state: State<'_, AppState>) -> Vec<PathBuf> {
-    std::mem::take(&mut *state.opened_files.lock().expect("not poisoned"))
+pub fn take_launch(state: State<'_, AppState>) -> PendingLaunch {
+    std::mem::take(&mut *state.launch.lock().expect("not poisoned"))
 }
 
 #[tauri::command]

@@ -59,7 +59,12 @@ function renderSuggestion(s: SuggestedPatient | null): void {
   const box = $("patient-suggestion");
   box.hidden = s === null;
   if (!s) return;
-  const from = s.source === "dicom" ? "From the image's DICOM details" : "This image was filed before for";
+  const from =
+    s.source === "dicom"
+      ? "From the image's DICOM details"
+      : s.source === "practice_system"
+        ? "From the practice system"
+        : "This image was filed before for";
   const use = el("button", "Use", "mini");
   use.type = "button";
   use.id = "use-suggestion";
@@ -78,6 +83,9 @@ function renderSuggestion(s: SuggestedPatient | null): void {
     }
   };
   box.replaceChildren(el("span", `${from}: ${describePatient(s.display_name, s.external_id, s.birth_date)}`), use);
+  // The practice system opened Pano for this patient: start with them filled in (approval
+  // still asks once more, naming the patient).
+  if (s.source === "practice_system") use.click();
 }
 
 async function search(): Promise<void> {
