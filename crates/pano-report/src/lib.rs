@@ -7,6 +7,7 @@
 //! It knows nothing of storage, settings or the app: the service gathers a [`Report`] and
 //! this crate turns it into bytes.
 
+mod annotated;
 mod content;
 mod draw;
 mod layout;
@@ -14,6 +15,7 @@ mod style;
 mod teeth;
 mod text;
 
+pub use annotated::{annotated_jpeg, annotated_radiograph};
 pub use content::{
     findings_in_force, outlines_in_force, percent, Clinic, DecisionOn, Origin, Paper, PatientBlock,
     Radiograph, Report, ReportedFinding, ReportedOutline,

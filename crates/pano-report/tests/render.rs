@@ -201,3 +201,23 @@ fn the_withheld_copy_names_no_one_and_bad_images_are_refused() {
     bad_logo.clinic.logo = Some(vec![0, 1, 2, 3]);
     assert_eq!(render(&bad_logo).unwrap_err().code(), "report_logo");
 }
+
+#[test]
+fn the_annotated_radiograph_carries_the_outlines_and_their_labels() {
+    let r = report(Paper::A4, named());
+    let img = pano_report::annotated_radiograph(&r).unwrap();
+    assert_eq!(img.dimensions(), (2356, 1292));
+    // The caries outline's corner in the caries colour (#d55e00).
+    assert_eq!(img.get_pixel(1600, 790).0, [0xd5, 0x5e, 0x00]);
+    // Its label box sits just above the outline, in the same colour, with dark or light ink.
+    let label_row = 790 - 10 * 2 - 2 + 1;
+    let filled = (1500..1560)
+        .filter(|x| img.get_pixel(*x, label_row).0 == [0xd5, 0x5e, 0x00])
+        .count();
+    assert!(filled > 20, "{filled}");
+    // The test-model stamp along the bottom edge: its box's corner in the warning red.
+    assert_eq!(img.get_pixel(1, 1292 - 19).0, [160, 20, 20]);
+    let jpeg = pano_report::annotated_jpeg(&r).unwrap();
+    let back = image::load_from_memory(&jpeg).unwrap();
+    assert_eq!((back.width(), back.height()), (2356, 1292));
+}
