@@ -17,7 +17,7 @@ MINIMAL_APT_PACKAGES=(python3 python3-pip unzip)
 APT_PACKAGES=(build-essential pkg-config python3 python3-pip python3-venv unzip
   libwebkit2gtk-4.1-dev libssl-dev xvfb xauth xdotool imagemagick webkit2gtk-driver chromium
   gnome-keyring dbus libsecret-tools keyutils rpm desktop-file-utils nodejs npm
-  poppler-utils orthanc orthanc-dicomweb dcmtk)
+  poppler-utils orthanc orthanc-dicomweb dcmtk dicom3tools)
 
 install_apt() {
   local missing=() wanted=("$@")

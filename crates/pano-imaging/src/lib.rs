@@ -5,12 +5,14 @@
 
 mod dicom;
 mod dicom_patient;
+mod dicom_study;
 mod dicom_walk;
 mod error;
 mod import;
 mod limits;
 
 pub use dicom_patient::{dicom_patient, DicomPatient};
+pub use dicom_study::{dicom_study, DicomStudy};
 pub use error::ImportError;
 pub use image::RgbImage;
 pub use import::{

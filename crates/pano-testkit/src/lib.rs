@@ -471,6 +471,121 @@ impl WorkerProcess {
     }
 }
 
+/// Orthanc (Debian's `orthanc` and `orthanc-dicomweb`) on free ports over a fresh folder: the
+/// clinic's PACS in tests. DICOMweb under `/dicom-web/`, its REST API for reading back what
+/// it holds, DIMSE with the called AE title checked (`ORTHANC`).
+pub struct OrthancPeer {
+    pub peer: Peer,
+    pub dir: tempfile::TempDir,
+    pub dicom_port: u16,
+}
+
+pub const ORTHANC_AET: &str = "ORTHANC";
+
+impl OrthancPeer {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (http, dicom) = (free_port(), free_port());
+        let config = serde_json::json!({
+            "Name": "PanoTestPacs",
+            "HttpPort": http,
+            "DicomPort": dicom,
+            "DicomAet": ORTHANC_AET,
+            "DicomCheckCalledAet": true,
+            "RemoteAccessAllowed": false,
+            "AuthenticationEnabled": false,
+            "StorageDirectory": dir.path().join("db"),
+            "IndexDirectory": dir.path().join("db"),
+            "Plugins": [orthanc_dicomweb_plugin()],
+            "DicomWeb": { "Enable": true, "Root": "/dicom-web/" },
+            "DicomAlwaysAllowStore": true,
+            "DicomAlwaysAllowFind": true,
+            "DicomAlwaysAllowGet": true,
+            "DicomAlwaysAllowMove": true,
+            "DicomAlwaysAllowEcho": true,
+            "StableAge": 1,
+        });
+        let path = dir.path().join("orthanc.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+        let peer = Self::spawn(&path, dir.path(), http);
+        Self {
+            peer,
+            dir,
+            dicom_port: dicom,
+        }
+    }
+
+    fn spawn(config: &Path, dir: &Path, http: u16) -> Peer {
+        let bin = Path::new("/usr/sbin/Orthanc");
+        assert!(
+            bin.exists(),
+            "Orthanc is missing: run scripts/setup.sh (it installs Debian's orthanc)"
+        );
+        let log = std::fs::File::create(dir.join("orthanc.log")).unwrap();
+        let mut child = Command::new(bin)
+            .arg(config)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("Orthanc starts");
+        wait_for_port(http, &mut child, "Orthanc");
+        Peer::new(child, http)
+    }
+
+    /// Stops the PACS (an outage).
+    pub fn stop(&mut self) {
+        self.peer.stop();
+    }
+
+    pub fn http_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.peer.port)
+    }
+
+    pub fn dicomweb_url(&self) -> String {
+        format!("{}/dicom-web", self.http_url())
+    }
+
+    /// A GET on Orthanc's REST API, as JSON.
+    pub fn get_json(&self, path: &str) -> serde_json::Value {
+        serde_json::from_slice(&self.get(path)).unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    /// A GET on Orthanc's REST API, as bytes (HTTP/1.0, so the body is not chunked).
+    pub fn get(&self, path: &str) -> Vec<u8> {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.peer.port)).unwrap();
+        write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).unwrap();
+        let split = answer
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("an HTTP answer");
+        let head = String::from_utf8_lossy(&answer[..split]).to_string();
+        assert!(
+            head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200"),
+            "GET {path}: {head}"
+        );
+        answer[split + 4..].to_vec()
+    }
+}
+
+/// Where Debian's orthanc-dicomweb put the plugin.
+fn orthanc_dicomweb_plugin() -> PathBuf {
+    for candidate in [
+        "/usr/share/orthanc/plugins/libOrthancDicomWeb.so",
+        "/usr/lib/orthanc/libOrthancDicomWeb.so.1.7",
+    ] {
+        if Path::new(candidate).exists() {
+            return PathBuf::from(candidate);
+        }
+    }
+    panic!("the Orthanc DICOMweb plugin is missing: run scripts/setup.sh (orthanc-dicomweb)");
+}
+
+/// The study a test DICOM belongs to (its Study Instance UID).
+pub const FAKE_STUDY_UID: &str = "1.2.826.0.1.3680043.9.7433.3.1";
+
 /// Made-up patient data a test DICOM carries in its header and file name.
 pub struct FakePatient {
     pub name: &'static str,
@@ -544,11 +659,24 @@ fn dicom_bytes(w: u16, h: u16, pixels: &[u8], p: &FakePatient) -> Vec<u8> {
     out.extend_from_slice(&meta);
     element(&mut out, 0x0008, 0x0016, b"UI", SOP_CLASS);
     element(&mut out, 0x0008, 0x0018, b"UI", INSTANCE);
+    element(&mut out, 0x0008, 0x0020, b"DA", b"20261130");
+    element(&mut out, 0x0008, 0x0030, b"TM", b"101500");
+    element(&mut out, 0x0008, 0x0050, b"SH", b"ACC-0042");
     element(&mut out, 0x0008, 0x0060, b"CS", b"PX");
     element(&mut out, 0x0008, 0x0080, b"LO", p.institution.as_bytes());
     element(&mut out, 0x0010, 0x0010, b"PN", p.name.as_bytes());
     element(&mut out, 0x0010, 0x0020, b"LO", p.id.as_bytes());
     element(&mut out, 0x0010, 0x0030, b"DA", p.birth_date.as_bytes());
+    element(&mut out, 0x0010, 0x0040, b"CS", b"F");
+    element(&mut out, 0x0020, 0x000D, b"UI", FAKE_STUDY_UID.as_bytes());
+    element(
+        &mut out,
+        0x0020,
+        0x000E,
+        b"UI",
+        b"1.2.826.0.1.3680043.9.7433.4.1",
+    );
+    element(&mut out, 0x0020, 0x0010, b"SH", b"S1");
     element(&mut out, 0x0028, 0x0002, b"US", &1u16.to_le_bytes());
     element(&mut out, 0x0028, 0x0004, b"CS", b"MONOCHROME2");
     element(&mut out, 0x0028, 0x0010, b"US", &h.to_le_bytes());
