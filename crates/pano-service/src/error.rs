@@ -64,6 +64,10 @@ pub enum ServiceError {
     ReportNeedsApproval { status: AnalysisStatus },
     #[error(transparent)]
     Report(#[from] pano_report::ReportError),
+    #[error(transparent)]
+    Pacs(#[from] pano_dicom::DicomError),
+    #[error("no PACS is configured: set a DICOMweb address or a DICOM host, port and AE titles in Settings")]
+    NoPacs,
 }
 
 impl ServiceError {
@@ -95,6 +99,8 @@ impl ServiceError {
             ServiceError::CorruptArtefact(_) => "stored_file_damaged",
             ServiceError::ReportNeedsApproval { .. } => "report_needs_approval",
             ServiceError::Report(e) => e.code(),
+            ServiceError::Pacs(e) => e.code(),
+            ServiceError::NoPacs => "pacs_not_configured",
         }
     }
 }

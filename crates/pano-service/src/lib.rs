@@ -17,6 +17,7 @@ mod events;
 mod folders;
 mod launch;
 mod local_job;
+mod pacs;
 mod report;
 mod review;
 mod runner;
@@ -28,6 +29,7 @@ pub use error::ServiceError;
 pub use events::{JobView, ServiceEvent};
 pub use folders::{images_in, IMAGE_EXTENSIONS};
 pub use launch::{parse_launch, LaunchError, LaunchRequest, PmsPatient};
+pub use pacs::PacsReceipt;
 pub use pano_report::Paper;
 pub use report::REPORT_FILE_NAME;
 pub use review::{
@@ -39,7 +41,7 @@ pub use service::{
     ExportFormat, PatientChoice,
 };
 pub use settings::{
-    default_settings_path, ArchiveInput, ArchiveSettings, BackendChoice, PaperChoice,
+    default_settings_path, ArchiveInput, ArchiveSettings, BackendChoice, PacsSettings, PaperChoice,
     ReportSettings, RetrySettings, RunpodFileSettings, Secrets, Settings,
 };
 

@@ -120,6 +120,31 @@ impl Default for RetrySettings {
     }
 }
 
+/// The clinic's PACS: where approved analyses go as DICOM (a Secondary Capture of the
+/// annotated radiograph and an Encapsulated PDF of the report).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct PacsSettings {
+    /// DICOMweb base address (`https://pacs.example/dicom-web`): STOW-RS.
+    pub dicomweb_url: Option<String>,
+    /// DIMSE C-STORE: the PACS's host, port and AE title, and ours.
+    pub host: Option<String>,
+    pub port: Option<u16>,
+    pub called_ae_title: Option<String>,
+    pub calling_ae_title: Option<String>,
+    /// Seconds to wait for the PACS.
+    pub timeout_s: Option<u64>,
+}
+
+impl PacsSettings {
+    pub fn is_configured(&self) -> bool {
+        self.dicomweb_url
+            .as_deref()
+            .is_some_and(|u| !u.trim().is_empty())
+            || self.host.as_deref().is_some_and(|h| !h.trim().is_empty())
+    }
+}
+
 /// The paper the patient report is laid out for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -175,6 +200,8 @@ pub struct Settings {
     pub retry: RetrySettings,
     /// The patient report's letterhead and paper.
     pub report: ReportSettings,
+    /// The clinic's PACS (DICOMweb and/or C-STORE).
+    pub pacs: PacsSettings,
 }
 
 impl Default for Settings {
@@ -194,6 +221,7 @@ impl Default for Settings {
             archive_input: ArchiveInput::Original,
             retry: RetrySettings::default(),
             report: ReportSettings::default(),
+            pacs: PacsSettings::default(),
         }
     }
 }

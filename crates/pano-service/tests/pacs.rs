@@ -1,0 +1,171 @@
+//! Approved analyses sent to a real PACS (Orthanc, started by the test) by DICOMweb and by
+//! C-STORE, then read back from Orthanc: the Secondary Capture and the Encapsulated PDF with
+//! the right patient and study.
+
+use std::path::Path;
+
+use pano_core::Thresholds;
+use pano_service::{
+    AnalysisService, AnalysisStatus, ArchiveSettings, BackendChoice, PacsSettings, PatientChoice,
+    RunMode, Secrets, Settings,
+};
+use pano_testkit::{
+    identified_dicom, sample_path, test_models, OrthancPeer, FAKE_PATIENT, FAKE_STUDY_UID,
+    ORTHANC_AET,
+};
+
+fn service(dir: &Path, pacs: PacsSettings) -> AnalysisService {
+    let archive = dir.join("archive");
+    std::fs::create_dir_all(&archive).unwrap();
+    let settings = Settings {
+        backend: BackendChoice::Local,
+        data_dir: Some(dir.join("data")),
+        models_dir: Some(test_models()),
+        archive: ArchiveSettings::Folder { path: archive },
+        operator: Some("test-operator".into()),
+        pacs,
+        ..Settings::default()
+    };
+    AnalysisService::open(settings, Secrets::default()).unwrap()
+}
+
+fn both_routes(pacs: &OrthancPeer) -> PacsSettings {
+    PacsSettings {
+        dicomweb_url: Some(pacs.dicomweb_url()),
+        host: Some("127.0.0.1".into()),
+        port: Some(pacs.dicom_port),
+        called_ae_title: Some(ORTHANC_AET.into()),
+        calling_ae_title: Some("PANO".into()),
+        timeout_s: Some(30),
+    }
+}
+
+async fn approve(service: &AnalysisService, input: &Path, name: &str, external: &str) -> String {
+    let id = service.enqueue(input, None).unwrap().analysis.id;
+    service.run(RunMode::UntilIdle).await.unwrap();
+    service
+        .approve(
+            &id,
+            PatientChoice::New {
+                display_name: name.into(),
+                external_id: Some(external.into()),
+                birth_date: Some("1906-12-09".into()),
+            },
+            "Dr Bell",
+            Thresholds::default(),
+        )
+        .await
+        .unwrap();
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_approved_sample_reaches_the_pacs_with_its_patient_and_study() {
+    let dir = tempfile::tempdir().unwrap();
+    let pacs = OrthancPeer::start();
+    let service = service(dir.path(), both_routes(&pacs));
+    assert!(service
+        .test_pacs()
+        .await
+        .unwrap()
+        .summary
+        .contains("DICOMweb and DICOM (echo)"));
+
+    // Not before approval.
+    let early = service.enqueue(&sample_path(), None).unwrap().analysis.id;
+    service.run(RunMode::UntilIdle).await.unwrap();
+    assert_eq!(
+        service.send_to_pacs(&early).await.unwrap_err().code(),
+        "report_needs_approval"
+    );
+
+    let id = approve(&service, &sample_path(), "Grace Hopper", "OD-1234").await;
+    assert_eq!(id, early);
+    let receipt = service.send_to_pacs(&id).await.unwrap();
+    assert_eq!(receipt.sent_by, ["dicomweb", "c-store"]);
+    assert!(!receipt.same_study_as_input);
+    let studies = pacs.get_json("/studies?expand");
+    let studies = studies.as_array().unwrap();
+    assert_eq!(studies.len(), 1, "sent twice (two routes), stored once");
+    assert_eq!(
+        studies[0]["MainDicomTags"]["StudyInstanceUID"],
+        receipt.study_instance_uid.as_str()
+    );
+    let patient = &studies[0]["PatientMainDicomTags"];
+    assert_eq!(patient["PatientName"], "Hopper^Grace");
+    assert_eq!(patient["PatientID"], "OD-1234");
+    assert_eq!(patient["PatientBirthDate"], "19061209");
+    let instances = pacs.get_json("/instances?expand");
+    let instances = instances.as_array().unwrap();
+    assert_eq!(instances.len(), 2);
+    for instance in instances {
+        let oid = instance["ID"].as_str().unwrap();
+        let tags = pacs.get_json(&format!("/instances/{oid}/simplified-tags"));
+        match tags["SOPClassUID"].as_str().unwrap() {
+            pano_dicom::SECONDARY_CAPTURE => {
+                assert_eq!(tags["Rows"], "1292");
+                assert_eq!(tags["Columns"], "2356");
+                assert!(tags["DerivationDescription"]
+                    .as_str()
+                    .unwrap()
+                    .contains("approved by Dr Bell; TEST MODELS, NOT FOR DIAGNOSIS"));
+            }
+            pano_dicom::ENCAPSULATED_PDF => {
+                let pdf = pacs.get(&format!("/instances/{oid}/content/0042-0011"));
+                assert!(pdf.starts_with(b"%PDF-"));
+                let path = dir.path().join("from-pacs.pdf");
+                std::fs::write(&path, &pdf).unwrap();
+                let text = std::process::Command::new("pdftotext")
+                    .arg(&path)
+                    .arg("-")
+                    .output()
+                    .unwrap();
+                let text = String::from_utf8_lossy(&text.stdout);
+                assert!(
+                    text.contains("Grace Hopper") && text.contains("OD-1234"),
+                    "{text}"
+                );
+            }
+            other => panic!("unexpected SOP class {other}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dicom_input_gets_its_results_in_its_own_study_and_an_outage_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pacs = OrthancPeer::start();
+    let settings = PacsSettings {
+        dicomweb_url: Some(pacs.dicomweb_url()),
+        ..PacsSettings::default()
+    };
+    let service = service(dir.path(), settings);
+    let input = dir.path().join("scan.dcm");
+    identified_dicom(&input, &FAKE_PATIENT);
+    let id = approve(&service, &input, "Qorbelline Zyxwvut", FAKE_PATIENT.id).await;
+    let receipt = service.send_to_pacs(&id).await.unwrap();
+    assert!(receipt.same_study_as_input);
+    assert_eq!(receipt.study_instance_uid, FAKE_STUDY_UID);
+    let study = &pacs.get_json("/studies?expand")[0];
+    assert_eq!(study["MainDicomTags"]["StudyInstanceUID"], FAKE_STUDY_UID);
+    assert_eq!(study["MainDicomTags"]["AccessionNumber"], "ACC-0042");
+    assert_eq!(
+        study["PatientMainDicomTags"]["PatientName"],
+        FAKE_PATIENT.name
+    );
+
+    // The PACS goes down: a specific, retryable error; the approval and filing stand.
+    pacs.stop();
+    let err = service.send_to_pacs(&id).await.unwrap_err();
+    assert_eq!(err.code(), "pacs_unreachable", "{err}");
+    let analysis = service.analysis(&id).unwrap();
+    assert_eq!(analysis.status, AnalysisStatus::Approved);
+    assert!(analysis.archived_location.is_some());
+
+    // Without a PACS in the settings: says so.
+    let plain = self::service(&dir.path().join("other"), PacsSettings::default());
+    assert_eq!(
+        plain.send_to_pacs(&id).await.unwrap_err().code(),
+        "pacs_not_configured"
+    );
+}
