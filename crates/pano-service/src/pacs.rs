@@ -45,8 +45,11 @@ fn routes(settings: &PacsSettings) -> Result<Routes, ServiceError> {
         Some(url) => Some(StowClient::new(url, timeout)?),
         None => None,
     };
-    let dimse = match settings.host.as_deref().filter(|h| !h.trim().is_empty()) {
-        Some(host) => Some(DimsePeer {
+    let dimse = settings
+        .host
+        .as_deref()
+        .filter(|h| !h.trim().is_empty())
+        .map(|host| DimsePeer {
             host: host.trim().to_string(),
             port: settings.port.unwrap_or(104),
             called_ae_title: settings.called_ae_title.clone().unwrap_or_default(),
@@ -56,9 +59,7 @@ fn routes(settings: &PacsSettings) -> Result<Routes, ServiceError> {
                 .filter(|t| !t.trim().is_empty())
                 .unwrap_or_else(|| "PANO".into()),
             timeout,
-        }),
-        None => None,
-    };
+        });
     Ok(Routes { stow, dimse })
 }
 

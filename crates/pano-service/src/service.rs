@@ -326,7 +326,7 @@ impl AnalysisService {
             id: Some(patient.external_id.clone()),
             birth_date: patient.birth_date.clone(),
         };
-        Ok(self.inner.db(|s| s.set_pms_patient(id, &tags))?)
+        self.inner.db(|s| s.set_pms_patient(id, &tags))
     }
 
     pub fn analysis(&self, id: &str) -> Result<AnalysisRow, ServiceError> {
