@@ -63,6 +63,9 @@ enum Command {
     Export(manage::ExportArgs),
     /// Write the patient report (PDF) of an approved analysis.
     Report(manage::ReportArgs),
+    /// Send an approved analysis to the PACS (annotated image and report, as DICOM);
+    /// with --test, only check that the PACS answers.
+    Pacs(manage::PacsArgs),
     /// Stop a queued or running analysis.
     Cancel(manage::IdArgs),
     /// Queue a failed analysis again.
@@ -113,6 +116,7 @@ fn main() -> ExitCode {
             Command::Reject(args) => manage::reject(&cli.global, &args).await,
             Command::Export(args) => manage::export(&cli.global, &args),
             Command::Report(args) => manage::write_report(&cli.global, &args),
+            Command::Pacs(args) => manage::pacs(&cli.global, &args).await,
             Command::Cancel(args) => manage::cancel(&cli.global, &args).await,
             Command::Retry(args) => manage::retry(&cli.global, &args),
         }

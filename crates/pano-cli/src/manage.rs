@@ -112,6 +112,16 @@ pub struct ReportArgs {
 }
 
 #[derive(clap::Args)]
+pub struct PacsArgs {
+    /// The approved analysis to send.
+    #[arg(required_unless_present = "test")]
+    pub analysis: Option<String>,
+    /// Only check that the configured PACS answers (DICOMweb query, C-ECHO).
+    #[arg(long, conflicts_with = "analysis")]
+    pub test: bool,
+}
+
+#[derive(clap::Args)]
 pub struct IdArgs {
     pub analysis: String,
 }
@@ -375,6 +385,38 @@ pub fn write_report(global: &GlobalArgs, args: &ReportArgs) -> ExitCode {
     match service.report_to_file(&args.analysis, paper, &args.out) {
         Ok(()) => {
             println!("{}", args.out.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => report(&e),
+    }
+}
+
+pub async fn pacs(global: &GlobalArgs, args: &PacsArgs) -> ExitCode {
+    let service = match open_from(global) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let Some(id) = args.analysis.as_deref().filter(|_| !args.test) else {
+        return match service.test_pacs().await {
+            Ok(check) => {
+                println!("{}", check.summary);
+                ExitCode::SUCCESS
+            }
+            Err(e) => report(&e),
+        };
+    };
+    match service.send_to_pacs(id).await {
+        Ok(receipt) => {
+            println!(
+                "sent by {} to study {}{}",
+                receipt.sent_by.join(" and "),
+                receipt.study_instance_uid,
+                if receipt.same_study_as_input {
+                    " (the radiograph's own study)"
+                } else {
+                    " (a new study)"
+                }
+            );
             ExitCode::SUCCESS
         }
         Err(e) => report(&e),

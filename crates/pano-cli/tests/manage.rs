@@ -355,3 +355,69 @@ fn review_then_approve_with_thresholds_and_a_birth_date_from_the_command_line() 
     let exported = ok(&pano(&data, &["export", &id, "--format", "reviewed-csv"]));
     assert!(exported.starts_with("file_name,fdi,finding,score,source\npan-small-square,11,"));
 }
+
+#[test]
+fn pacs_sends_an_approved_analysis_and_tests_the_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let archive = dir.path().join("archive");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::create_dir_all(&archive).unwrap();
+    let base = format!(
+        "backend = \"local\"\n[archive]\nkind = \"folder\"\npath = {:?}\n",
+        archive.to_str().unwrap()
+    );
+    std::fs::write(data.join("settings.toml"), &base).unwrap();
+    let unset = pano(&data, &["pacs", "--test"]);
+    assert_eq!(unset.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unset.stderr).contains("[pacs_not_configured]"));
+
+    let pacs = pano_testkit::OrthancPeer::start();
+    std::fs::write(
+        data.join("settings.toml"),
+        format!(
+            "{base}[pacs]\ndicomweb_url = {:?}\nhost = \"127.0.0.1\"\nport = {}\ncalled_ae_title = {:?}\n",
+            pacs.dicomweb_url(),
+            pacs.dicom_port,
+            pano_testkit::ORTHANC_AET
+        ),
+    )
+    .unwrap();
+    assert!(ok(&pano(&data, &["pacs", "--test"]))
+        .contains("The PACS answers: DICOMweb and DICOM (echo)."));
+    let image = pano_testkit::repo_root().join("tests/data/pan-small-wide.png");
+    let line = ok(&pano(
+        &data,
+        &[
+            "analyze",
+            image.to_str().unwrap(),
+            "--json",
+            "--out",
+            dir.path().join("out").to_str().unwrap(),
+        ],
+    ));
+    let json: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    let id = json["analysis_id"].as_str().unwrap().to_string();
+    ok(&pano(
+        &data,
+        &[
+            "approve",
+            &id,
+            "--new-patient",
+            "Grace Hopper",
+            "--external-id",
+            "OD-77",
+            "--by",
+            "Dr Bell",
+        ],
+    ));
+    let sent = ok(&pano(&data, &["pacs", &id]));
+    assert!(
+        sent.contains("sent by dicomweb and c-store to study 2.25."),
+        "{sent}"
+    );
+    assert!(sent.contains("(a new study)"));
+    let patients = pacs.get_json("/patients?expand");
+    assert_eq!(patients[0]["MainDicomTags"]["PatientID"], "OD-77");
+    assert_eq!(pacs.get_json("/instances").as_array().unwrap().len(), 2);
+}
