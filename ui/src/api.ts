@@ -232,6 +232,15 @@ export interface SettingsSaved {
 export const saveSettings = (settings: Settings): Promise<SettingsSaved> => invoke("save_settings", { settings });
 export const testArchive = (): Promise<ConnectionCheck> => invoke("test_archive");
 export const testCloud = (): Promise<ConnectionCheck> => invoke("test_cloud");
+export const testPacs = (): Promise<ConnectionCheck> => invoke("test_pacs");
+export interface PacsReceipt {
+  study_instance_uid: string;
+  instances: string[];
+  sent_by: string[];
+  same_study_as_input: boolean;
+}
+/** Sends an approved analysis to the PACS: the annotated radiograph and the report, as DICOM. */
+export const sendToPacs = (id: string): Promise<PacsReceipt> => invoke("send_to_pacs", { id });
 export const secretStatus = (): Promise<SecretStatus[]> => invoke("secret_status");
 export const setSecret = (name: SecretStatus["name"], value: string): Promise<void> => invoke("set_secret", { name, value });
 export const clearSecret = (name: SecretStatus["name"]): Promise<void> => invoke("clear_secret", { name });

@@ -463,6 +463,22 @@ async function start(): Promise<void> {
       setStatus("decision-status", errorText(e), true);
     }
   };
+  $("send-pacs").onclick = async () => {
+    if (!state.current) return;
+    setStatus("decision-status", "Sending to the PACS…");
+    try {
+      const receipt = await api.sendToPacs(state.current.analysis.id);
+      setStatus(
+        "decision-status",
+        `Sent to the PACS (${receipt.sent_by.join(" and ")}): the annotated radiograph and the report, ` +
+          (receipt.same_study_as_input ? "in the radiograph's own study." : "in a new study for this patient."),
+        false,
+        true,
+      );
+    } catch (e) {
+      setStatus("decision-status", errorText(e), true);
+    }
+  };
   $("history-form").onsubmit = (e) => {
     e.preventDefault();
     void loadHistory(openFromList);

@@ -367,6 +367,15 @@ pub async fn open_report(state: State<'_, AppState>, id: String) -> Result<(), C
     .await
 }
 
+/// Sends an approved analysis to the PACS (annotated image and report, as DICOM).
+#[tauri::command]
+pub async fn send_to_pacs(
+    state: State<'_, AppState>,
+    id: String,
+) -> Result<pano_service::PacsReceipt, CommandError> {
+    Ok(state.service()?.send_to_pacs(&id).await?)
+}
+
 #[tauri::command]
 pub async fn export_csv(
     state: State<'_, AppState>,

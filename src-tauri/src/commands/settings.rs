@@ -68,6 +68,12 @@ pub async fn test_archive(state: State<'_, AppState>) -> Result<ConnectionCheck,
     Ok(state.service()?.test_archive().await?)
 }
 
+/// The PACS's answer (a DICOMweb query and/or a C-ECHO), in words.
+#[tauri::command]
+pub async fn test_pacs(state: State<'_, AppState>) -> Result<ConnectionCheck, CommandError> {
+    Ok(state.service()?.test_pacs().await?)
+}
+
 /// RunPod's and the temp bucket's answer in words, plus what should still be fixed.
 #[tauri::command]
 pub async fn test_cloud(state: State<'_, AppState>) -> Result<ConnectionCheck, CommandError> {

@@ -44,7 +44,8 @@ async function saveSettingsForm(afterSave: () => Promise<void>): Promise<void> {
   for (const field of Array.from(form.querySelectorAll<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>("[name]"))) {
     // Text the settings keep as text (a clinic name) is "" when empty, not absent.
     const empty = field.dataset.empty === "text" ? "" : null;
-    const value = field instanceof HTMLInputElement && field.type === "checkbox" ? field.checked : field.value.trim() || empty;
+    let value: unknown = field instanceof HTMLInputElement && field.type === "checkbox" ? field.checked : field.value.trim() || empty;
+    if (field.dataset.type === "number" && typeof value === "string") value = Number(value);
     if (field.name.startsWith("s3.") && !next.s3 && (value === null || value === false)) continue;
     setPath(next, field.name, value);
   }
@@ -94,6 +95,7 @@ export function initSettings(afterSave: () => Promise<void>): void {
     );
   check("test-archive", "test-archive-result", api.testArchive);
   check("test-cloud", "test-cloud-result", api.testCloud);
+  check("test-pacs", "test-pacs-result", api.testPacs);
   $("clear-keys").onclick = () =>
     void Promise.all((["runpod_api_key", "s3_access_key_id", "s3_secret_access_key"] as const).map((n) => api.clearSecret(n))).then(
       loadSettings,
