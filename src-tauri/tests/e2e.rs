@@ -159,12 +159,18 @@ async fn analyse_the_sample_and_approve_it_for_a_new_patient_in_the_real_window(
             root().join("models/test").to_str().unwrap()
         ),
     };
+    // The clinic's PACS: Orthanc, reached by DICOMweb and by C-STORE.
+    let pacs = pano_testkit::OrthancPeer::start();
     std::fs::write(
         &settings,
         format!(
-            "backend = \"local\"\ndata_dir = {:?}\n{models_line}[archive]\nkind = \"folder\"\npath = {:?}\n",
+            "backend = \"local\"\ndata_dir = {:?}\n{models_line}[archive]\nkind = \"folder\"\npath = {:?}\n\
+             [pacs]\ndicomweb_url = {:?}\nhost = \"127.0.0.1\"\nport = {}\ncalled_ae_title = {:?}\n",
             data.to_str().unwrap(),
-            archive.to_str().unwrap()
+            archive.to_str().unwrap(),
+            pacs.dicomweb_url(),
+            pacs.dicom_port,
+            pano_testkit::ORTHANC_AET,
         ),
     )
     .unwrap();
@@ -377,6 +383,43 @@ async fn analyse_the_sample_and_approve_it_for_a_new_patient_in_the_real_window(
         )
         .await;
     assert_eq!(shown, json!(true), "the report buttons are shown");
+    // Sent to the PACS from the window: Orthanc holds the annotated radiograph and the
+    // report, for the patient just approved, in one study.
+    s.click("#send-pacs").await;
+    let sent = s
+        .wait_for_text(
+            "#decision-status",
+            "Sent to the PACS",
+            Duration::from_secs(60),
+        )
+        .await;
+    assert!(sent.contains("dicomweb and c-store"), "{sent}");
+    let studies = pacs.get_json("/studies?expand");
+    let studies = studies.as_array().unwrap();
+    assert_eq!(studies.len(), 1);
+    assert_eq!(
+        studies[0]["PatientMainDicomTags"]["PatientName"],
+        "Example^Erin"
+    );
+    assert_eq!(studies[0]["PatientMainDicomTags"]["PatientID"], "EXT-42");
+    let mut classes: Vec<String> = pacs
+        .get_json("/instances?expand")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let id = i["ID"].as_str().unwrap();
+            pacs.get_json(&format!("/instances/{id}/simplified-tags"))["SOPClassUID"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    classes.sort();
+    assert_eq!(
+        classes,
+        ["1.2.840.10008.5.1.4.1.1.104.1", "1.2.840.10008.5.1.4.1.1.7"]
+    );
     // The confirmation's backdrop fades out after the status is written: a screenshot taken
     // at once caught the window still dimmed, with the audit trail not yet redrawn.
     tokio::time::sleep(Duration::from_millis(800)).await;
