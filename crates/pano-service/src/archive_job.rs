@@ -150,6 +150,14 @@ async fn archive(inner: &Inner, job: &JobRow) -> Result<String, ServiceError> {
             }
         }
     }
+    // The practice system's import folder, when the clinic uses one: before the approval
+    // counts as filed, so an unmounted share is waited for like the archive.
+    if let Some(folder) = inner.settings.pms.export_folder.clone() {
+        let export = crate::pms_export::prepare(inner, &analysis.id, &folder)?;
+        tokio::task::spawn_blocking(move || crate::pms_export::write(export))
+            .await
+            .map_err(|_| ServiceError::NoResult("practice system export"))??;
+    }
     inner.db(|s| s.mark_archived(&analysis.id, &job.id, &stored.location, &inner.operator))?;
     Ok(stored.location)
 }

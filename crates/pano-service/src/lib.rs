@@ -18,6 +18,7 @@ mod folders;
 mod launch;
 mod local_job;
 mod pacs;
+mod pms_export;
 mod report;
 mod review;
 mod runner;
@@ -42,7 +43,7 @@ pub use service::{
 };
 pub use settings::{
     default_settings_path, ArchiveInput, ArchiveSettings, BackendChoice, PacsSettings, PaperChoice,
-    ReportSettings, RetrySettings, RunpodFileSettings, Secrets, Settings,
+    PmsSettings, ReportSettings, RetrySettings, RunpodFileSettings, Secrets, Settings,
 };
 
 pub use pano_core::{Decision, DecisionUpdate, Thresholds};

@@ -145,6 +145,15 @@ impl PacsSettings {
     }
 }
 
+/// The practice-management system's side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct PmsSettings {
+    /// A folder the PMS imports from: each approved analysis's report and annotated
+    /// radiograph are written there, named after the patient's PMS number.
+    pub export_folder: Option<PathBuf>,
+}
+
 /// The paper the patient report is laid out for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -202,6 +211,8 @@ pub struct Settings {
     pub report: ReportSettings,
     /// The clinic's PACS (DICOMweb and/or C-STORE).
     pub pacs: PacsSettings,
+    /// The practice-management system's import folder.
+    pub pms: PmsSettings,
 }
 
 impl Default for Settings {
@@ -222,6 +233,7 @@ impl Default for Settings {
             retry: RetrySettings::default(),
             report: ReportSettings::default(),
             pacs: PacsSettings::default(),
+            pms: PmsSettings::default(),
         }
     }
 }

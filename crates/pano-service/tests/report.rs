@@ -308,3 +308,77 @@ async fn a_clinic_that_files_deidentified_sets_gets_a_filed_report_that_names_no
     let printed = pdftotext(&service.report_pdf(&id, None).unwrap(), dir.path());
     assert!(printed.contains("Zyxwvut Qorbelline") && printed.contains("PID-4711-XY"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_practice_systems_import_folder_gets_the_report_and_the_annotated_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    std::fs::create_dir(&archive).unwrap();
+    let import = dir.path().join("pms-import");
+    // The export folder is set but not there yet (a share not mounted).
+    let mut settings = Settings {
+        backend: BackendChoice::Local,
+        data_dir: Some(dir.path().join("data")),
+        models_dir: Some(test_models()),
+        archive: ArchiveSettings::Folder {
+            path: archive.clone(),
+        },
+        retry: pano_service::RetrySettings {
+            base_s: 0.2,
+            cap_s: 0.5,
+        },
+        ..Settings::default()
+    };
+    settings.pms.export_folder = Some(import.clone());
+    let service = AnalysisService::open(settings, Secrets::default()).unwrap();
+    let input = dir.path().join("scan.png");
+    std::fs::copy(repo_root().join("tests/data/pan-small-square.png"), &input).unwrap();
+    let id = service.enqueue(&input, None).unwrap().analysis.id;
+    service.run(RunMode::UntilIdle).await.unwrap();
+    let outcome = service
+        .approve(
+            &id,
+            PatientChoice::New {
+                display_name: "Grace Hopper".into(),
+                external_id: Some("1234".into()),
+                birth_date: None,
+            },
+            "Dr Bell",
+            Thresholds::default(),
+        )
+        .await
+        .unwrap();
+    // The folder is missing: the approval stands and waits to be filed.
+    assert_eq!(outcome.archived_location, None);
+    assert_eq!(
+        service.analysis(&id).unwrap().status,
+        pano_service::AnalysisStatus::Approved
+    );
+    // The share comes back: the queue files it, export included.
+    std::fs::create_dir(&import).unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    service.run(RunMode::UntilIdle).await.unwrap();
+    assert!(service.analysis(&id).unwrap().archived_location.is_some());
+    let mut names: Vec<String> = std::fs::read_dir(&import)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(
+        names[0].starts_with("1234_20") && names[0].ends_with("_panoramic.jpg"),
+        "{names:?}"
+    );
+    assert!(
+        names[1].starts_with("1234_20") && names[1].ends_with("_report.pdf"),
+        "{names:?}"
+    );
+    let jpeg = image::open(import.join(&names[0])).unwrap();
+    let analysis = service.analysis(&id).unwrap();
+    assert_eq!(
+        (jpeg.width(), jpeg.height()),
+        (analysis.width, analysis.height)
+    );
+    let text = pdftotext(&std::fs::read(import.join(&names[1])).unwrap(), dir.path());
+    assert!(text.contains("Grace Hopper") && text.contains("1234"));
+}
