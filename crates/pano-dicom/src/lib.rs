@@ -5,17 +5,17 @@
 //! It knows nothing of the store, the settings file or the app: the service hands it the
 //! values and the pixels, and decides when to send.
 
+mod dicomweb;
 mod dimse;
 mod objects;
-mod stow;
 mod uid;
 
+pub use dicomweb::{DicomWebClient, PacsStudy, StowReceipt, StudyQuery};
 pub use dimse::DimsePeer;
 pub use objects::{
     dicom_person_name, encapsulated_pdf, new_study, secondary_capture, Derivation, DicomFile,
     StudyContext, ENCAPSULATED_PDF, SECONDARY_CAPTURE,
 };
-pub use stow::{StowClient, StowReceipt};
 pub use uid::{derived_uid, is_valid_uid};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -7,8 +7,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use pano_dicom::{
-    encapsulated_pdf, new_study, secondary_capture, Derivation, DicomFile, DimsePeer, StowClient,
-    StudyContext,
+    encapsulated_pdf, new_study, secondary_capture, Derivation, DicomFile, DicomWebClient,
+    DimsePeer, StudyContext, StudyQuery,
 };
 use pano_testkit::{identified_dicom, OrthancPeer, FAKE_PATIENT, FAKE_STUDY_UID, ORTHANC_AET};
 
@@ -138,7 +138,7 @@ async fn stow_rs_files_both_objects_in_the_inputs_study() {
     let sc = secondary_capture(&study, &d, &pixels, 300, 200).unwrap();
     let report = pdf();
     let doc = encapsulated_pdf(&study, &d, &report, "Panoramic radiograph report").unwrap();
-    let client = StowClient::new(&pacs.dicomweb_url(), Duration::from_secs(30)).unwrap();
+    let client = DicomWebClient::new(&pacs.dicomweb_url(), Duration::from_secs(30)).unwrap();
     client.check().await.unwrap();
     let receipt = client.store(&[sc.clone(), doc.clone()]).await.unwrap();
     assert_eq!(receipt.failed, []);
@@ -261,7 +261,7 @@ fn c_store_files_both_objects_and_a_wrong_ae_title_is_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pacs_that_is_down_or_answers_garbage_is_a_specific_error() {
     let mut pacs = OrthancPeer::start();
-    let client = StowClient::new(&pacs.dicomweb_url(), Duration::from_secs(10)).unwrap();
+    let client = DicomWebClient::new(&pacs.dicomweb_url(), Duration::from_secs(10)).unwrap();
     pacs.stop();
     let sc = secondary_capture(&study_new(), &derivation("a"), &rgb(16, 16), 16, 16).unwrap();
     let err = client.store(std::slice::from_ref(&sc)).await.unwrap_err();
@@ -285,7 +285,7 @@ async fn a_pacs_that_is_down_or_answers_garbage_is_a_specific_error() {
             );
         }
     });
-    let garbage = StowClient::new(
+    let garbage = DicomWebClient::new(
         &format!("http://127.0.0.1:{port}/dicom-web"),
         Duration::from_secs(10),
     )
@@ -295,9 +295,94 @@ async fn a_pacs_that_is_down_or_answers_garbage_is_a_specific_error() {
     assert_eq!(garbage.check().await.unwrap_err().code(), "pacs_bad_answer");
     // Plain http to another computer is refused before anything is sent.
     assert_eq!(
-        StowClient::new("http://pacs.example/dicom-web", Duration::from_secs(1))
+        DicomWebClient::new("http://pacs.example/dicom-web", Duration::from_secs(1))
             .unwrap_err()
             .code(),
         "pacs_settings"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panoramic_studies_are_found_and_retrieved_by_dicomweb() {
+    let dir = tempfile::tempdir().unwrap();
+    let pacs = OrthancPeer::start();
+    let input = dir.path().join("px.dcm");
+    identified_dicom(&input, &FAKE_PATIENT);
+    let original = std::fs::read(&input).unwrap();
+    pacs.upload(&original);
+    // Another study with only a derived picture (no PX image) is not offered.
+    let other = secondary_capture(&study_new(), &derivation("x"), &rgb(16, 16), 16, 16).unwrap();
+    pacs.upload(&other.bytes);
+
+    let client = DicomWebClient::new(&pacs.dicomweb_url(), Duration::from_secs(20)).unwrap();
+    let by_id = client
+        .find_panoramic_studies(&StudyQuery {
+            patient: Some(FAKE_PATIENT.id.into()),
+            ..StudyQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_id.len(), 1, "{by_id:?}");
+    let study = &by_id[0];
+    assert_eq!(study.study_instance_uid, FAKE_STUDY_UID);
+    assert_eq!(study.patient_name, "Zyxwvut Qorbelline");
+    assert_eq!(study.study_date.as_deref(), Some("2026-11-30"));
+    let by_name = client
+        .find_panoramic_studies(&StudyQuery {
+            patient: Some("qorbel".into()),
+            since: Some("2026-11-01".into()),
+            until: Some("2026-12-31".into()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_name.len(), 1, "{by_name:?}");
+    let everything = client
+        .find_panoramic_studies(&StudyQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        everything.len(),
+        1,
+        "only the study with a PX image: {everything:?}"
+    );
+    let too_early = client
+        .find_panoramic_studies(&StudyQuery {
+            until: Some("2026-01-01".into()),
+            ..StudyQuery::default()
+        })
+        .await
+        .unwrap();
+    assert!(too_early.is_empty());
+
+    let instances = client.panoramic_instances(FAKE_STUDY_UID).await.unwrap();
+    assert_eq!(instances.len(), 1);
+    let (series, sop) = &instances[0];
+    let file = client
+        .retrieve_instance(FAKE_STUDY_UID, series, sop)
+        .await
+        .unwrap();
+    let patient = pano_imaging::dicom_patient(&file).unwrap();
+    assert_eq!(patient.id.as_deref(), Some(FAKE_PATIENT.id));
+    let back = pano_imaging::import_bytes(&file, &pano_imaging::ImportLimits::default()).unwrap();
+    let sent =
+        pano_imaging::import_bytes(&original, &pano_imaging::ImportLimits::default()).unwrap();
+    assert!(
+        back.rgb.as_raw() == sent.rgb.as_raw(),
+        "the same pixels come back"
+    );
+    // The derived study has no PX image.
+    assert!(client
+        .panoramic_instances(&other.study_instance_uid)
+        .await
+        .unwrap()
+        .is_empty());
+    // A UID that is not one is refused before anything is sent.
+    assert_eq!(
+        client
+            .panoramic_instances("1.2.x")
+            .await
+            .unwrap_err()
+            .code(),
+        "pacs_bad_answer"
     );
 }

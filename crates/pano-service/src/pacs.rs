@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use pano_dicom::{Derivation, DicomFile, DimsePeer, StowClient, StudyContext};
+use pano_dicom::{Derivation, DicomFile, DicomWebClient, DimsePeer, StudyContext};
 use pano_store::ArtefactKind;
 use serde::Serialize;
 
@@ -28,7 +28,7 @@ pub struct PacsReceipt {
 }
 
 struct Routes {
-    stow: Option<StowClient>,
+    stow: Option<DicomWebClient>,
     dimse: Option<DimsePeer>,
 }
 
@@ -42,7 +42,7 @@ fn routes(settings: &PacsSettings) -> Result<Routes, ServiceError> {
         .as_deref()
         .filter(|u| !u.trim().is_empty())
     {
-        Some(url) => Some(StowClient::new(url, timeout)?),
+        Some(url) => Some(DicomWebClient::new(url, timeout)?),
         None => None,
     };
     let dimse = settings

@@ -550,6 +550,25 @@ impl OrthancPeer {
         serde_json::from_slice(&self.get(path)).unwrap_or_else(|e| panic!("GET {path}: {e}"))
     }
 
+    /// Stores a DICOM file through Orthanc's REST API (as a modality would have sent it).
+    pub fn upload(&self, dicom: &[u8]) {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.peer.port)).unwrap();
+        write!(
+            stream,
+            "POST /instances HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/dicom\r\nContent-Length: {}\r\n\r\n",
+            dicom.len()
+        )
+        .unwrap();
+        stream.write_all(dicom).unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert!(
+            answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200"),
+            "{answer}"
+        );
+    }
+
     /// A GET on Orthanc's REST API, as bytes (HTTP/1.0, so the body is not chunked).
     pub fn get(&self, path: &str) -> Vec<u8> {
         use std::io::{Read, Write};
