@@ -68,6 +68,8 @@ pub enum ServiceError {
     Pacs(#[from] pano_dicom::DicomError),
     #[error("no PACS is configured: set a DICOMweb address or a DICOM host, port and AE titles in Settings")]
     NoPacs,
+    #[error("the study has no panoramic image (modality PX) to analyse")]
+    NoPanoramicImage,
 }
 
 impl ServiceError {
@@ -101,6 +103,7 @@ impl ServiceError {
             ServiceError::Report(e) => e.code(),
             ServiceError::Pacs(e) => e.code(),
             ServiceError::NoPacs => "pacs_not_configured",
+            ServiceError::NoPanoramicImage => "no_panoramic_image",
         }
     }
 }

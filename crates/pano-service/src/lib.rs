@@ -31,6 +31,7 @@ pub use events::{JobView, ServiceEvent};
 pub use folders::{images_in, IMAGE_EXTENSIONS};
 pub use launch::{parse_launch, LaunchError, LaunchRequest, PmsPatient};
 pub use pacs::PacsReceipt;
+pub use pano_dicom::{PacsStudy, StudyQuery};
 pub use pano_report::Paper;
 pub use report::REPORT_FILE_NAME;
 pub use review::{

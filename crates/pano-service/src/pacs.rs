@@ -6,13 +6,16 @@
 
 use std::time::Duration;
 
-use pano_dicom::{Derivation, DicomFile, DicomWebClient, DimsePeer, StudyContext};
+use pano_dicom::{
+    Derivation, DicomFile, DicomWebClient, DimsePeer, PacsStudy, StudyContext, StudyQuery,
+};
 use pano_store::ArtefactKind;
 use serde::Serialize;
 
 use crate::report::{gather, ReportCopy};
 use crate::service::ConnectionCheck;
-use crate::settings::PacsSettings;
+use crate::settings::{BackendChoice, PacsSettings};
+use crate::Enqueued;
 use crate::{AnalysisService, ServiceError};
 
 /// What reached the PACS.
@@ -177,6 +180,55 @@ impl AnalysisService {
             sent_by,
             same_study_as_input: same_study,
         })
+    }
+
+    fn dicomweb(&self) -> Result<DicomWebClient, ServiceError> {
+        let routes = routes(&self.inner.settings.pacs)?;
+        routes.stow.ok_or_else(|| {
+            pano_dicom::DicomError::Settings(
+                "finding studies on the PACS needs its DICOMweb address (Settings, PACS)".into(),
+            )
+            .into()
+        })
+    }
+
+    /// Panoramic studies on the PACS (DICOMweb QIDO-RS), newest first.
+    pub async fn pacs_studies(&self, query: &StudyQuery) -> Result<Vec<PacsStudy>, ServiceError> {
+        Ok(self.dicomweb()?.find_panoramic_studies(query).await?)
+    }
+
+    /// Fetches the panoramic images of a PACS study (WADO-RS) into the data folder
+    /// (`incoming/<instance>.dcm`) and queues them; the DICOM header's patient is then
+    /// suggested in the decision form, as for any DICOM file.
+    pub async fn analyse_from_pacs(
+        &self,
+        study_uid: &str,
+        backend: Option<BackendChoice>,
+    ) -> Result<Vec<Enqueued>, ServiceError> {
+        let client = self.dicomweb()?;
+        let instances = client.panoramic_instances(study_uid).await?;
+        if instances.is_empty() {
+            return Err(ServiceError::NoPanoramicImage);
+        }
+        let incoming = self.data_dir().join("incoming");
+        std::fs::create_dir_all(&incoming).map_err(|e| ServiceError::Read {
+            path: incoming.display().to_string(),
+            source: e,
+        })?;
+        let mut queued = Vec::new();
+        for (series, sop) in instances {
+            let bytes = client.retrieve_instance(study_uid, &series, &sop).await?;
+            let path = incoming.join(format!("{sop}.dcm"));
+            crate::durable::write_file(&path, &bytes).map_err(|e| ServiceError::Read {
+                path: path.display().to_string(),
+                source: e,
+            })?;
+            let result = self.enqueue(&path, backend);
+            // The queue keeps its own copy: no second copy of a named file lingers here.
+            let _ = std::fs::remove_file(&path);
+            queued.push(result?);
+        }
+        Ok(queued)
     }
 
     /// Settings' "Test": a DICOMweb query and/or a C-ECHO.

@@ -169,3 +169,62 @@ async fn a_dicom_input_gets_its_results_in_its_own_study_and_an_outage_loses_not
         "pacs_not_configured"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panoramic_study_is_found_on_the_pacs_and_analysed_with_its_patient() {
+    let dir = tempfile::tempdir().unwrap();
+    let pacs = OrthancPeer::start();
+    let input = dir.path().join("px.dcm");
+    identified_dicom(&input, &FAKE_PATIENT);
+    pacs.upload(&std::fs::read(&input).unwrap());
+    let service = service(dir.path(), both_routes(&pacs));
+    let studies = service
+        .pacs_studies(&pano_service::StudyQuery {
+            patient: Some("Qorbelline".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(studies.len(), 1);
+    assert_eq!(studies[0].study_instance_uid, FAKE_STUDY_UID);
+    let queued = service
+        .analyse_from_pacs(FAKE_STUDY_UID, None)
+        .await
+        .unwrap();
+    assert_eq!(queued.len(), 1);
+    service.run(RunMode::UntilIdle).await.unwrap();
+    let id = &queued[0].analysis.id;
+    let detail = service.open_analysis(id, "Dr Bell").unwrap();
+    assert_eq!(detail.analysis.status, AnalysisStatus::Completed);
+    let suggested = detail.suggested_patient.unwrap();
+    assert_eq!(suggested.display_name, "Zyxwvut Qorbelline");
+    assert_eq!(suggested.external_id.as_deref(), Some(FAKE_PATIENT.id));
+    // No copy of the named file is left outside the queue's own folder.
+    let incoming = dir.path().join("data/incoming");
+    assert_eq!(std::fs::read_dir(&incoming).unwrap().count(), 0);
+
+    // Our own derived study has no PX image: nothing to analyse, said so.
+    let receipt = {
+        let id = approve(&service, &sample_path(), "Grace Hopper", "OD-1").await;
+        service.send_to_pacs(&id).await.unwrap()
+    };
+    let err = service
+        .analyse_from_pacs(&receipt.study_instance_uid, None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "no_panoramic_image");
+    // Only a DICOM host set: finding studies needs DICOMweb, and says so.
+    let dimse_only = self::service(
+        &dir.path().join("dimse"),
+        PacsSettings {
+            dicomweb_url: None,
+            ..both_routes(&pacs)
+        },
+    );
+    let err = dimse_only
+        .pacs_studies(&Default::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "pacs_settings");
+    assert!(err.to_string().contains("DICOMweb address"));
+}
