@@ -113,12 +113,30 @@ pub struct ReportArgs {
 
 #[derive(clap::Args)]
 pub struct PacsArgs {
-    /// The approved analysis to send.
-    #[arg(required_unless_present = "test")]
-    pub analysis: Option<String>,
-    /// Only check that the configured PACS answers (DICOMweb query, C-ECHO).
-    #[arg(long, conflicts_with = "analysis")]
-    pub test: bool,
+    #[command(subcommand)]
+    pub command: PacsCommand,
+}
+
+#[derive(clap::Subcommand)]
+pub enum PacsCommand {
+    /// Send an approved analysis (annotated image and report, as DICOM).
+    Send { analysis: String },
+    /// Check that the configured PACS answers (DICOMweb query, C-ECHO).
+    Test,
+    /// List panoramic studies on the PACS, newest first.
+    Find {
+        /// Patient id (exact) or part of the name.
+        #[arg(long)]
+        patient: Option<String>,
+        /// From this day (YYYY-MM-DD).
+        #[arg(long)]
+        since: Option<String>,
+        /// Up to this day (YYYY-MM-DD).
+        #[arg(long)]
+        until: Option<String>,
+    },
+    /// Fetch a study's panoramic images from the PACS and analyse them.
+    Analyze { study: String },
 }
 
 #[derive(clap::Args)]
@@ -396,30 +414,81 @@ pub async fn pacs(global: &GlobalArgs, args: &PacsArgs) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let Some(id) = args.analysis.as_deref().filter(|_| !args.test) else {
-        return match service.test_pacs().await {
+    match &args.command {
+        PacsCommand::Test => match service.test_pacs().await {
             Ok(check) => {
                 println!("{}", check.summary);
                 ExitCode::SUCCESS
             }
             Err(e) => report(&e),
-        };
-    };
-    match service.send_to_pacs(id).await {
-        Ok(receipt) => {
-            println!(
-                "sent by {} to study {}{}",
-                receipt.sent_by.join(" and "),
-                receipt.study_instance_uid,
-                if receipt.same_study_as_input {
-                    " (the radiograph's own study)"
-                } else {
-                    " (a new study)"
+        },
+        PacsCommand::Send { analysis } => match service.send_to_pacs(analysis).await {
+            Ok(receipt) => {
+                println!(
+                    "sent by {} to study {}{}",
+                    receipt.sent_by.join(" and "),
+                    receipt.study_instance_uid,
+                    if receipt.same_study_as_input {
+                        " (the radiograph's own study)"
+                    } else {
+                        " (a new study)"
+                    }
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => report(&e),
+        },
+        PacsCommand::Find {
+            patient,
+            since,
+            until,
+        } => {
+            let query = pano_service::StudyQuery {
+                patient: patient.clone(),
+                since: since.clone(),
+                until: until.clone(),
+            };
+            match service.pacs_studies(&query).await {
+                Ok(studies) if studies.is_empty() => {
+                    println!("no panoramic study matches");
+                    ExitCode::SUCCESS
                 }
-            );
-            ExitCode::SUCCESS
+                Ok(studies) => {
+                    for s in studies {
+                        println!(
+                            "{}  {}  {} (id {})  {}",
+                            s.study_instance_uid,
+                            s.study_date.as_deref().unwrap_or("no date"),
+                            s.patient_name,
+                            s.patient_id,
+                            s.description
+                        );
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => report(&e),
+            }
         }
-        Err(e) => report(&e),
+        PacsCommand::Analyze { study } => {
+            let queued = match service.analyse_from_pacs(study, None).await {
+                Ok(q) => q,
+                Err(e) => return report(&e),
+            };
+            if let Err(e) = service.run(RunMode::UntilIdle).await {
+                return report(&e);
+            }
+            let mut failed = false;
+            for q in queued {
+                let a = service.analysis(&q.analysis.id).unwrap_or(q.analysis);
+                failed |= a.status == AnalysisStatus::Failed;
+                println!("{}  {}", a.id, a.status.as_str());
+            }
+            if failed {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
     }
 }
 

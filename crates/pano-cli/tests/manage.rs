@@ -368,7 +368,7 @@ fn pacs_sends_an_approved_analysis_and_tests_the_connection() {
         archive.to_str().unwrap()
     );
     std::fs::write(data.join("settings.toml"), &base).unwrap();
-    let unset = pano(&data, &["pacs", "--test"]);
+    let unset = pano(&data, &["pacs", "test"]);
     assert_eq!(unset.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&unset.stderr).contains("[pacs_not_configured]"));
 
@@ -383,7 +383,7 @@ fn pacs_sends_an_approved_analysis_and_tests_the_connection() {
         ),
     )
     .unwrap();
-    assert!(ok(&pano(&data, &["pacs", "--test"]))
+    assert!(ok(&pano(&data, &["pacs", "test"]))
         .contains("The PACS answers: DICOMweb and DICOM (echo)."));
     let image = pano_testkit::repo_root().join("tests/data/pan-small-wide.png");
     let line = ok(&pano(
@@ -411,7 +411,7 @@ fn pacs_sends_an_approved_analysis_and_tests_the_connection() {
             "Dr Bell",
         ],
     ));
-    let sent = ok(&pano(&data, &["pacs", &id]));
+    let sent = ok(&pano(&data, &["pacs", "send", &id]));
     assert!(
         sent.contains("sent by dicomweb and c-store to study 2.25."),
         "{sent}"
@@ -420,4 +420,22 @@ fn pacs_sends_an_approved_analysis_and_tests_the_connection() {
     let patients = pacs.get_json("/patients?expand");
     assert_eq!(patients[0]["MainDicomTags"]["PatientID"], "OD-77");
     assert_eq!(pacs.get_json("/instances").as_array().unwrap().len(), 2);
+
+    // DICOM in: a panoramic study on the PACS, found and analysed from the command line.
+    let dicom = dir.path().join("px.dcm");
+    pano_testkit::identified_dicom(&dicom, &pano_testkit::FAKE_PATIENT);
+    pacs.upload(&std::fs::read(&dicom).unwrap());
+    let found = ok(&pano(&data, &["pacs", "find", "--patient", "qorbelline"]));
+    assert!(found.starts_with(pano_testkit::FAKE_STUDY_UID), "{found}");
+    assert!(
+        found.contains("2026-11-30  Zyxwvut Qorbelline (id PID-4711-XY)"),
+        "{found}"
+    );
+    let analysed = ok(&pano(
+        &data,
+        &["pacs", "analyze", pano_testkit::FAKE_STUDY_UID],
+    ));
+    assert!(analysed.trim().ends_with("completed"), "{analysed}");
+    let none = ok(&pano(&data, &["pacs", "find", "--patient", "nobody-here"]));
+    assert!(none.contains("no panoramic study matches"));
 }
