@@ -57,6 +57,8 @@ pub fn setup<R: tauri::Runtime>(builder: tauri::Builder<R>, state: AppState) -> 
             commands::analyses::save_report,
             commands::analyses::open_report,
             commands::analyses::send_to_pacs,
+            commands::analyses::pacs_studies,
+            commands::analyses::analyse_from_pacs,
             commands::settings::get_settings,
             commands::settings::save_settings,
             commands::settings::test_models,

@@ -428,6 +428,29 @@ async fn analyse_the_sample_and_approve_it_for_a_new_patient_in_the_real_window(
     s.click("#nav-history").await;
     s.wait_for_text("#history tbody", "pan-01432.jpg", Duration::from_secs(10))
         .await;
+    // DICOM in: a panoramic study a modality left on the PACS, found and analysed from the
+    // History view.
+    let px = dir.path().join("px.dcm");
+    pano_testkit::identified_dicom(&px, &pano_testkit::FAKE_PATIENT);
+    pacs.upload(&std::fs::read(&px).unwrap());
+    s.type_into("#pacs-patient", pano_testkit::FAKE_PATIENT.id)
+        .await;
+    s.click("#pacs-form button[type=submit]").await;
+    let found = s
+        .wait_for_text(
+            "#pacs-studies tbody",
+            "Zyxwvut Qorbelline",
+            Duration::from_secs(20),
+        )
+        .await;
+    assert!(found.contains("2026-11-30"), "{found}");
+    s.click("#pacs-studies tbody button").await;
+    s.wait_for_text(
+        "#pacs-status",
+        "added to the queue",
+        Duration::from_secs(30),
+    )
+    .await;
     s.screenshot(&screenshots, "history").await;
     s.click("#nav-settings").await;
     tokio::time::sleep(Duration::from_millis(500)).await;

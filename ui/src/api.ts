@@ -239,6 +239,17 @@ export interface PacsReceipt {
   sent_by: string[];
   same_study_as_input: boolean;
 }
+export interface PacsStudy {
+  study_instance_uid: string;
+  patient_name: string;
+  patient_id: string;
+  study_date: string | null;
+  description: string;
+  modalities: string[];
+}
+export const pacsStudies = (query: { patient?: string; since?: string; until?: string }): Promise<PacsStudy[]> =>
+  invoke("pacs_studies", { query });
+export const analyseFromPacs = (studyUid: string): Promise<AnalysisRow[]> => invoke("analyse_from_pacs", { studyUid });
 /** Sends an approved analysis to the PACS: the annotated radiograph and the report, as DICOM. */
 export const sendToPacs = (id: string): Promise<PacsReceipt> => invoke("send_to_pacs", { id });
 export const secretStatus = (): Promise<SecretStatus[]> => invoke("secret_status");

@@ -17,6 +17,7 @@ import { clinician, reviewable, reviewed, state } from "./state";
 import { initAudit, renderAudit } from "./views/audit";
 import { approveFlow, initDecision, rejectFlow, renderDecisionState, resetDecisionForm } from "./views/decision";
 import { loadHistory } from "./views/history";
+import { initPacs } from "./views/pacs";
 import { initOdontogram, renderOdontogram } from "./views/odontogram";
 import { initOverlays, renderFindings, renderTeeth, toggleAll, toggleLayer } from "./views/overlays";
 import { lastEvent, refreshQueue, waitingForReview } from "./views/queue";
@@ -479,6 +480,7 @@ async function start(): Promise<void> {
       setStatus("decision-status", errorText(e), true);
     }
   };
+  initPacs(() => void queueRefresh());
   $("history-form").onsubmit = (e) => {
     e.preventDefault();
     void loadHistory(openFromList);

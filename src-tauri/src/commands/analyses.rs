@@ -376,6 +376,38 @@ pub async fn send_to_pacs(
     Ok(state.service()?.send_to_pacs(&id).await?)
 }
 
+/// What the UI asks the PACS for: a patient (id or name part) and/or days (`YYYY-MM-DD`).
+#[derive(Debug, Deserialize)]
+pub struct PacsQuery {
+    pub patient: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+}
+
+/// Panoramic studies on the PACS, newest first.
+#[tauri::command]
+pub async fn pacs_studies(
+    state: State<'_, AppState>,
+    query: PacsQuery,
+) -> Result<Vec<pano_service::PacsStudy>, CommandError> {
+    let query = pano_service::StudyQuery {
+        patient: query.patient,
+        since: query.since,
+        until: query.until,
+    };
+    Ok(state.service()?.pacs_studies(&query).await?)
+}
+
+/// Fetches a PACS study's panoramic images and queues them (the queue runs them).
+#[tauri::command]
+pub async fn analyse_from_pacs(
+    state: State<'_, AppState>,
+    study_uid: String,
+) -> Result<Vec<AnalysisRow>, CommandError> {
+    let queued = state.service()?.analyse_from_pacs(&study_uid, None).await?;
+    Ok(queued.into_iter().map(|q| q.analysis).collect())
+}
+
 #[tauri::command]
 pub async fn export_csv(
     state: State<'_, AppState>,
