@@ -2,6 +2,8 @@
 //! retry after an outage or a crash ends with exactly one complete set), and delete a
 //! rejected analysis's temp upload. Both retry with backoff while the storage is down.
 
+use std::sync::Arc;
+
 use pano_cloud::storage::{
     input_extension, ApprovedAnalysis, OpaqueId, PermanentStorage, StorageError,
 };
@@ -13,7 +15,7 @@ use crate::settings::ArchiveInput;
 use crate::ServiceError;
 
 /// One attempt at filing; Err carries the reason it is still pending.
-pub(crate) async fn run_archive(inner: &Inner, job: &JobRow) -> Result<(), String> {
+pub(crate) async fn run_archive(inner: &Arc<Inner>, job: &JobRow) -> Result<(), String> {
     // The approval files at once while the runner may find the same job due: only the
     // caller whose guarded update wins files it.
     match inner.db(|s| s.claim_job(&job.id, JobState::Running)) {
@@ -31,6 +33,7 @@ pub(crate) async fn run_archive(inner: &Inner, job: &JobRow) -> Result<(), Strin
             Ok(())
         }
         Err(ServiceError::Storage(e)) if e.is_transient() => Err(wait(inner, job, &e, 1)),
+        Err(ServiceError::Pacs(e)) if e.is_transient() => Err(wait(inner, job, &e, 1)),
         // A setting to fix (wrong keys, missing bucket, unmounted share): the approval
         // stands and the upload is tried again later, slowly, so fixing the settings is
         // enough.
@@ -38,7 +41,7 @@ pub(crate) async fn run_archive(inner: &Inner, job: &JobRow) -> Result<(), Strin
     }
 }
 
-async fn archive(inner: &Inner, job: &JobRow) -> Result<String, ServiceError> {
+async fn archive(inner: &Arc<Inner>, job: &JobRow) -> Result<String, ServiceError> {
     let storage = match (&inner.archive, &inner.keys_unavailable) {
         (Some(storage), _) => storage,
         (None, Some(reason)) if inner.archive_waits_for_keys() => {
@@ -157,6 +160,15 @@ async fn archive(inner: &Inner, job: &JobRow) -> Result<String, ServiceError> {
         tokio::task::spawn_blocking(move || crate::pms_export::write(export))
             .await
             .map_err(|_| ServiceError::NoResult("practice system export"))??;
+    }
+    // The clinic's PACS, when it is set to receive every approved analysis: the annotated
+    // radiograph and the report as DICOM. A PACS that is down is waited for like storage;
+    // sending again replaces (same UIDs).
+    if inner.settings.pacs.is_configured() && inner.settings.pacs.send_on_approval {
+        let service = crate::AnalysisService {
+            inner: Arc::clone(inner),
+        };
+        service.send_to_pacs(&analysis.id).await?;
     }
     inner.db(|s| s.mark_archived(&analysis.id, &job.id, &stored.location, &inner.operator))?;
     Ok(stored.location)

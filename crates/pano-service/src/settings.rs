@@ -122,7 +122,7 @@ impl Default for RetrySettings {
 
 /// The clinic's PACS: where approved analyses go as DICOM (a Secondary Capture of the
 /// annotated radiograph and an Encapsulated PDF of the report).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PacsSettings {
     /// DICOMweb base address (`https://pacs.example/dicom-web`): STOW-RS.
@@ -134,6 +134,22 @@ pub struct PacsSettings {
     pub calling_ae_title: Option<String>,
     /// Seconds to wait for the PACS.
     pub timeout_s: Option<u64>,
+    /// Send every approved analysis when it is filed (a PACS that is down is waited for).
+    pub send_on_approval: bool,
+}
+
+impl Default for PacsSettings {
+    fn default() -> Self {
+        Self {
+            dicomweb_url: None,
+            host: None,
+            port: None,
+            called_ae_title: None,
+            calling_ae_title: None,
+            timeout_s: None,
+            send_on_approval: true,
+        }
+    }
 }
 
 impl PacsSettings {

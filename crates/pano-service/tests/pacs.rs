@@ -37,6 +37,7 @@ fn both_routes(pacs: &OrthancPeer) -> PacsSettings {
         called_ae_title: Some(ORTHANC_AET.into()),
         calling_ae_title: Some("PANO".into()),
         timeout_s: Some(30),
+        send_on_approval: true,
     }
 }
 
@@ -227,4 +228,73 @@ async fn a_panoramic_study_is_found_on_the_pacs_and_analysed_with_its_patient() 
         .unwrap_err();
     assert_eq!(err.code(), "pacs_settings");
     assert!(err.to_string().contains("DICOMweb address"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approval_sends_to_the_pacs_and_waits_for_it_when_it_is_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut pacs = OrthancPeer::start();
+    let mut settings = Settings {
+        backend: BackendChoice::Local,
+        data_dir: Some(dir.path().join("data")),
+        models_dir: Some(test_models()),
+        archive: ArchiveSettings::Folder {
+            path: dir.path().join("archive"),
+        },
+        retry: pano_service::RetrySettings {
+            base_s: 0.2,
+            cap_s: 0.5,
+        },
+        pacs: PacsSettings {
+            dicomweb_url: Some(pacs.dicomweb_url()),
+            ..PacsSettings::default()
+        },
+        ..Settings::default()
+    };
+    std::fs::create_dir_all(dir.path().join("archive")).unwrap();
+    settings.operator = Some("test-operator".into());
+    let service = AnalysisService::open(settings, Secrets::default()).unwrap();
+    let input = dir.path().join("scan.png");
+    std::fs::copy(
+        pano_testkit::repo_root().join("tests/data/pan-small-square.png"),
+        &input,
+    )
+    .unwrap();
+    let id = service.enqueue(&input, None).unwrap().analysis.id;
+    service.run(RunMode::UntilIdle).await.unwrap();
+    pacs.stop();
+    let outcome = service
+        .approve(
+            &id,
+            PatientChoice::New {
+                display_name: "Grace Hopper".into(),
+                external_id: Some("OD-9".into()),
+                birth_date: None,
+            },
+            "Dr Bell",
+            Thresholds::default(),
+        )
+        .await
+        .unwrap();
+    // The approval stands; filing waits for the PACS and says why.
+    assert_eq!(outcome.archived_location, None);
+    let job = service
+        .queue()
+        .unwrap()
+        .into_iter()
+        .find(|j| j.analysis_id == id)
+        .expect("the filing waits in the queue");
+    assert!(
+        job.last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("PACS"),
+        "{job:?}"
+    );
+    pacs.restart();
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    service.run(RunMode::UntilIdle).await.unwrap();
+    assert!(service.analysis(&id).unwrap().archived_location.is_some());
+    let instances = pacs.get_json("/instances");
+    assert_eq!(instances.as_array().unwrap().len(), 2);
 }

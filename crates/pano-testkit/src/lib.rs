@@ -537,6 +537,12 @@ impl OrthancPeer {
         self.peer.stop();
     }
 
+    /// Starts it again on the same ports and storage.
+    pub fn restart(&mut self) {
+        let port = self.peer.port;
+        self.peer = Self::spawn(&self.dir.path().join("orthanc.json"), self.dir.path(), port);
+    }
+
     pub fn http_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.peer.port)
     }
