@@ -20,6 +20,9 @@ pub struct DicomStudy {
     pub accession_number: String,
     pub referring_physician_name: String,
     pub study_description: String,
+    /// The pixels have been through lossy compression (Lossy Image Compression "01", or a
+    /// lossy JPEG transfer syntax): what is derived from them says so too.
+    pub lossy: bool,
 }
 
 /// The study a checked DICOM file belongs to; None for other formats, for a file the
@@ -42,6 +45,11 @@ pub fn dicom_study(bytes: &[u8]) -> Option<DicomStudy> {
         accession_number: text(tags::ACCESSION_NUMBER),
         referring_physician_name: text(tags::REFERRING_PHYSICIAN_NAME),
         study_description: text(tags::STUDY_DESCRIPTION),
+        lossy: text(tags::LOSSY_IMAGE_COMPRESSION) == "01"
+            || matches!(
+                obj.meta().transfer_syntax().trim_end_matches('\0'),
+                "1.2.840.10008.1.2.4.50" | "1.2.840.10008.1.2.4.51" | "1.2.840.10008.1.2.4.91"
+            ),
     };
     let uid_ok = !study.study_instance_uid.is_empty()
         && study.study_instance_uid.len() <= 64

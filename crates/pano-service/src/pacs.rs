@@ -2,7 +2,8 @@
 //! Secondary Capture and the patient report as an Encapsulated PDF (`pano-dicom`), in the
 //! input's own study when the input was DICOM, else in a new study for the patient it was
 //! approved for; by DICOMweb STOW-RS and/or C-STORE, whichever the settings name. The same
-//! analysis sent again gives the same instances, so a repeat replaces rather than adds.
+//! analysis sent again carries the same UIDs, so the PACS keeps one copy (which one is the
+//! PACS's choice: Orthanc keeps the first unless told to overwrite).
 
 use std::time::Duration;
 
@@ -79,7 +80,7 @@ impl AnalysisService {
     /// annotated image: well under a second for the sample).
     pub fn pacs_objects(&self, id: &str) -> Result<(Vec<DicomFile>, bool), ServiceError> {
         let inner = &self.inner;
-        let report = gather(inner, id, None, ReportCopy::Named)?;
+        let report = gather(inner, id, None, ReportCopy::Delivered)?;
         let analysis = inner.db(|s| s.analysis(id))?;
         let patient_id = analysis
             .patient_id
@@ -89,7 +90,20 @@ impl AnalysisService {
         let input = self.artefact(id, ArtefactKind::Input)?;
         let approved_at = analysis.approved_at.clone().unwrap_or_default();
         let (date, time) = dicom_date_time(&approved_at);
-        let (study, same_study) = match pano_imaging::dicom_study(&input) {
+        // The input's study, only when its header names the patient this was approved for
+        // (same Patient ID as the clinic's number) and its Study UID is sound: a clinician
+        // who chose another patient (the wrong one was selected at the X-ray machine) gets
+        // the results in a new study for the right patient, never under the header's.
+        let input_study = pano_imaging::dicom_study(&input).filter(|s| {
+            pano_dicom::is_valid_uid(&s.study_instance_uid)
+                && !s.patient_id.is_empty()
+                && patient.external_id.as_deref().map(str::trim) == Some(s.patient_id.trim())
+        });
+        let lossy_input = match &input_study {
+            Some(s) => s.lossy,
+            None => analysis.input_extension == "jpg",
+        };
+        let (study, same_study) = match input_study {
             Some(s) => (
                 StudyContext {
                     patient_name: s.patient_name,
@@ -126,7 +140,7 @@ impl AnalysisService {
             model_version: analysis.model_version.clone(),
             approved_by: analysis.approved_by.clone().unwrap_or_default(),
             institution_name: inner.settings.report.clinic_name.trim().to_string(),
-            lossy_source: analysis.input_extension == "jpg",
+            lossy_source: lossy_input,
             test_models: analysis.test_model,
         };
         let annotated = pano_report::annotated_radiograph(&report)?;

@@ -72,7 +72,7 @@ pub(crate) fn prepare(inner: &Inner, id: &str, folder: &Path) -> Result<PmsExpor
         at.get(..8).unwrap_or(""),
         at.get(8..).unwrap_or("")
     );
-    let report = gather(inner, id, None, ReportCopy::Named)?;
+    let report = gather(inner, id, None, ReportCopy::Delivered)?;
     Ok(PmsExport {
         report,
         stem,

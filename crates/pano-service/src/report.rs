@@ -16,12 +16,15 @@ use crate::{AnalysisService, ServiceError};
 /// The report's name in an approved set and the app's default file name.
 pub const REPORT_FILE_NAME: &str = "report.pdf";
 
-/// Which copy: the one handed to the clinic (names the patient), or the one filed with the
-/// approved set, which names the patient only when the clinic files originals (a clinic
-/// that keeps de-identified sets gets a report that names no one).
+/// Which copy: the one asked for at the desk (names the patient), the one delivered to the
+/// clinic's own systems by the queue (PACS, PMS folder: names the patient), or the one filed
+/// with the approved set, which names the patient only when the clinic files originals (a
+/// clinic that keeps de-identified sets gets a report that names no one). The queue's copies
+/// go without a logo that cannot be read rather than hold up the filing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ReportCopy {
     Named,
+    Delivered,
     Filed,
 }
 
@@ -75,7 +78,14 @@ pub(crate) fn gather(
         }
     };
     let input = blob(ArtefactKind::Input)?.ok_or(ServiceError::NoResult("input image"))?;
-    let shown = crate::display_image::display_image(input, &analysis.original_file_name)?;
+    let named = copy != ReportCopy::Filed || inner.settings.archive_input == ArchiveInput::Original;
+    // The copy that names no one must not carry the clinic's JPEG as it is: its EXIF, XMP or
+    // comment segments can name the patient. It gets the imported pixels, losslessly.
+    let shown = if named {
+        crate::display_image::display_image(input, &analysis.original_file_name)?.bytes
+    } else {
+        crate::deidentify::pixels_png(&input, &analysis.original_file_name)?
+    };
     let csv = blob(ArtefactKind::Csv)?.ok_or(ServiceError::NoResult("CSV"))?;
     let assessment = std::str::from_utf8(&csv)
         .ok()
@@ -107,12 +117,11 @@ pub(crate) fn gather(
         (Some(path), ReportCopy::Named) => Some(std::fs::read(path).map_err(|e| {
             ServiceError::Settings(format!("the report's logo {}: {e}", path.display()))
         })?),
-        (Some(path), ReportCopy::Filed) => std::fs::read(path)
+        (Some(path), ReportCopy::Filed | ReportCopy::Delivered) => std::fs::read(path)
             .ok()
             .filter(|bytes| pano_report::logo_is_usable(bytes)),
         (None, _) => None,
     };
-    let named = copy == ReportCopy::Named || inner.settings.archive_input == ArchiveInput::Original;
     let patient = if named {
         PatientBlock::Named {
             name: patient.display_name,
@@ -142,7 +151,7 @@ pub(crate) fn gather(
         model_version: analysis.model_version.clone(),
         test_models: analysis.test_model,
         radiograph: Radiograph {
-            bytes: shown.bytes,
+            bytes: shown,
             width: analysis.width,
             height: analysis.height,
         },

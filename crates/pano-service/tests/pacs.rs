@@ -155,6 +155,32 @@ async fn a_dicom_input_gets_its_results_in_its_own_study_and_an_outage_loses_not
         FAKE_PATIENT.name
     );
 
+    // The same kind of file approved for someone else (the wrong patient was selected at
+    // the X-ray machine): a new study for the approved patient, never the header's.
+    let other = dir.path().join("other.dcm");
+    identified_dicom(
+        &other,
+        &pano_testkit::FakePatient {
+            id: "PID-WRONG-1",
+            ..FAKE_PATIENT
+        },
+    );
+    let corrected = approve(&service, &other, "Grace Hopper", "OD-1234").await;
+    let receipt = service.send_to_pacs(&corrected).await.unwrap();
+    assert!(!receipt.same_study_as_input);
+    assert_ne!(receipt.study_instance_uid, FAKE_STUDY_UID);
+    let patients = pacs.get_json("/patients?expand");
+    let ids: Vec<&str> = patients
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["MainDicomTags"]["PatientID"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"OD-1234") && !ids.contains(&"PID-WRONG-1"),
+        "{ids:?}"
+    );
+
     // The PACS goes down: a specific, retryable error; the approval and filing stand.
     pacs.stop();
     let err = service.send_to_pacs(&id).await.unwrap_err();

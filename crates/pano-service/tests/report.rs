@@ -276,8 +276,15 @@ async fn a_clinic_that_files_deidentified_sets_gets_a_filed_report_that_names_no
     let archive = dir.path().join("archive");
     std::fs::create_dir(&archive).unwrap();
     let service = service(dir.path(), &archive, ArchiveInput::Deidentified);
-    let input = dir.path().join("Qorbelline_Zyxwvut.png");
-    std::fs::copy(repo_root().join("tests/data/pan-small-square.png"), &input).unwrap();
+    // A JPEG whose comment segment names the patient, as some exports write them.
+    let input = dir.path().join("Qorbelline_Zyxwvut.jpg");
+    let jpeg = std::fs::read(sample_path()).unwrap();
+    let comment = b"Zyxwvut Qorbelline PID-4711-XY";
+    let mut named = jpeg[..2].to_vec();
+    named.extend_from_slice(&[0xFF, 0xFE, 0, (comment.len() + 2) as u8]);
+    named.extend_from_slice(comment);
+    named.extend_from_slice(&jpeg[2..]);
+    std::fs::write(&input, &named).unwrap();
     let id = service.enqueue(&input, None).unwrap().analysis.id;
     service.run(RunMode::UntilIdle).await.unwrap();
     let outcome = service
