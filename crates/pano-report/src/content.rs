@@ -181,19 +181,28 @@ pub fn findings_in_force(
 }
 
 /// The detections to draw: those behind a finding the report lists. An instance (its own
-/// score at or above its kind's threshold, as the app draws it) is drawn when one of the teeth
-/// it raised, strongest share first, has that finding in force; it is labelled with that
-/// tooth. An instance that raised no tooth enough for a listed finding is left out, so that
+/// score at or above its kind's threshold, as the app draws it, and not rejected on the tooth
+/// it raised most) is drawn when one of the teeth it raised, strongest share first, has that
+/// finding in force; it is labelled with that tooth. An instance that raised no tooth enough for a listed finding is left out, so that
 /// every outline on the page has its line in the list.
 pub fn outlines_in_force(
     geometry: &AnalysisGeometry,
     thresholds: &Thresholds,
     findings: &[ReportedFinding],
+    decisions: &[DecisionOn],
 ) -> Vec<ReportedOutline> {
+    let rejected = |fdi: Fdi, kind: FindingKind| {
+        decisions
+            .iter()
+            .any(|(f, k, d)| *f == fdi && *k == kind && *d == Decision::Rejected)
+    };
     geometry
         .findings
         .iter()
         .filter(|i| thresholds.is_found(i.finding, i.score))
+        // Rejected on the tooth it raised most: the clinician said this lesion is not there,
+        // so it is not drawn on a neighbour it barely touches either.
+        .filter(|i| !i.teeth.first().is_some_and(|t| rejected(t.fdi, i.finding)))
         .filter_map(|i| {
             let listed = i.teeth.iter().find_map(|share| {
                 findings
@@ -286,6 +295,8 @@ mod tests {
             instance(3, FindingKind::Filling, 0.6, &[(12, 0.5), (11, 0.4)]),
             // Confident, but it raised no tooth to the threshold: nothing listed, not drawn.
             instance(4, FindingKind::ResidualRoot, 0.99, &[(48, 0.3)]),
+            // Rejected on its main tooth, listed by the AI on a neighbour: not drawn.
+            instance(5, FindingKind::Caries, 0.9, &[(26, 0.8), (27, 0.2)]),
         ];
         let a = assessment(&[
             (36, FindingKind::Caries, 0.81),
@@ -293,15 +304,22 @@ mod tests {
             (12, FindingKind::Filling, 0.3),
             (11, FindingKind::Filling, 0.24),
             (48, FindingKind::ResidualRoot, 0.297),
+            (26, FindingKind::Caries, 0.72),
+            (27, FindingKind::Caries, 0.6),
         ]);
         let decisions = [
             (fdi(36), FindingKind::Filling, Decision::Rejected),
             (fdi(11), FindingKind::Filling, Decision::Confirmed),
             (fdi(47), FindingKind::Implant, Decision::Added),
+            (fdi(26), FindingKind::Caries, Decision::Rejected),
         ];
         let t = Thresholds::default();
         let listed = findings_in_force(&a, &t, &decisions);
-        let drawn = outlines_in_force(&g, &t, &listed);
+        assert!(
+            listed.iter().any(|f| f.fdi == fdi(27)),
+            "27 keeps its caries"
+        );
+        let drawn = outlines_in_force(&g, &t, &listed, &decisions);
         let summary: Vec<(FindingKind, u32, bool)> = drawn
             .iter()
             .map(|o| (o.kind, o.fdi.unwrap().number(), o.confirmed))

@@ -106,7 +106,7 @@ pub(crate) fn gather(
                 analysis.height,
             )
             .map_err(|e| ServiceError::CorruptArtefact(format!("the stored outlines: {e}")))?;
-            outlines_in_force(&geometry, &thresholds, &findings)
+            outlines_in_force(&geometry, &thresholds, &findings, &decisions)
         }
         None => Vec::new(),
     };

@@ -156,17 +156,26 @@ fn from_tags(
         }
         None => None,
     };
-    let display_name = match (&tags.name, &existing) {
-        (Some(name), _) => name.clone(),
-        (None, Some(p)) => p.display_name.clone(),
-        // An id or a birth date alone is not a patient to offer.
-        (None, None) => return Ok(None),
+    // Linked to a stored patient: offer that patient as stored (the approval files under
+    // them, so the form and its confirmation must show their name, not the one sent).
+    if let Some(p) = existing {
+        return Ok(Some(SuggestedPatient {
+            display_name: p.display_name,
+            external_id: p.external_id,
+            birth_date: p.birth_date.or(tags.birth_date),
+            existing_patient_id: Some(p.id),
+            source,
+        }));
+    }
+    // An id or a birth date alone is not a patient to offer.
+    let Some(display_name) = tags.name else {
+        return Ok(None);
     };
     Ok(Some(SuggestedPatient {
         display_name,
         external_id: tags.id,
         birth_date: tags.birth_date,
-        existing_patient_id: existing.map(|p| p.id),
+        existing_patient_id: None,
         source,
     }))
 }

@@ -456,6 +456,8 @@ async fn the_patient_a_practice_system_launched_pano_for_is_suggested_first() {
         .suggested_patient
         .unwrap();
     assert_eq!(s.existing_patient_id.as_deref(), Some(known.id.as_str()));
+    // Offered as stored: the name the approval will file under, not the one sent.
+    assert_eq!(s.display_name, "Grace B. Hopper");
 
     service
         .approve(
