@@ -82,7 +82,15 @@ impl DicomWebClient {
             .await
             .map_err(|e| DicomError::Unreachable(describe(&e)))?;
         let status = response.status();
-        let text = response.text().await.unwrap_or_default();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| DicomError::Unreachable(describe(&e)))?;
+        if is_busy(status) {
+            return Err(DicomError::Unreachable(format!(
+                "the PACS is busy or down: it answered {status} to the upload"
+            )));
+        }
         if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
             return Err(DicomError::Refused(format!(
                 "the PACS refused the request ({status})"
@@ -394,14 +402,39 @@ fn first_part(content_type: &str, body: &[u8]) -> Result<Vec<u8>, DicomError> {
     Ok(part)
 }
 
+/// What went wrong with a request, for the clinic's IT: the kind in words, then the causes
+/// (certificate, DNS, refused connection...) as the libraries put them.
 fn describe(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "the PACS did not answer in time".into()
-    } else if e.is_connect() {
-        "the PACS cannot be reached (is it running, is the address right?)".into()
-    } else {
-        "the connection to the PACS failed".into()
+    let mut causes = Vec::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        causes.push(cause.to_string());
+        source = cause.source();
     }
+    let detail = causes.join(": ");
+    let lower = detail.to_ascii_lowercase();
+    let what = if e.is_timeout() {
+        "the PACS did not answer in time"
+    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
+    {
+        "the PACS's certificate is not trusted by this computer (a self-signed certificate needs to be installed on it)"
+    } else if lower.contains("dns") || lower.contains("resolve") || lower.contains("lookup") {
+        "the PACS's name cannot be found (is the address right?)"
+    } else if e.is_connect() {
+        "the PACS cannot be reached (is it running, is the address right?)"
+    } else {
+        "the connection to the PACS failed"
+    };
+    if detail.is_empty() {
+        what.to_string()
+    } else {
+        format!("{what} ({detail})")
+    }
+}
+
+/// An HTTP status a PACS (or a proxy in front of it) answers while it is down or busy.
+fn is_busy(status: reqwest::StatusCode) -> bool {
+    status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS
 }
 
 /// A JSON array, or a specific error for an answer that is not one.
@@ -474,6 +507,32 @@ fn receipt(files: &[DicomFile], text: &str) -> Result<StowReceipt, DicomError> {
         return Err(DicomError::BadAnswer(
             "the PACS's answer names objects that were not sent".into(),
         ));
+    }
+    // 0111H: the instance is already there (a resend: the UIDs are the analysis's own).
+    let (duplicates, failed): (Vec<_>, Vec<_>) = failed
+        .into_iter()
+        .partition(|(_, reason)| reason.trim() == "273");
+    let mut stored = stored;
+    stored.extend(duplicates.into_iter().map(|(uid, _)| uid));
+    let failed: Vec<(String, String)> = failed
+        .into_iter()
+        .map(|(uid, reason)| {
+            let hex = reason
+                .trim()
+                .parse::<u16>()
+                .map(|n| format!("{n:04X}H"))
+                .unwrap_or(reason);
+            (uid, hex)
+        })
+        .collect();
+    // Every object sent is accounted for, or the answer cannot be trusted.
+    let accounted =
+        |uid: &str| stored.iter().any(|u| u == uid) || failed.iter().any(|(u, _)| u == uid);
+    if let Some(missing) = files.iter().find(|f| !accounted(&f.sop_instance_uid)) {
+        return Err(DicomError::BadAnswer(format!(
+            "the PACS's answer does not say whether it stored {}",
+            missing.sop_instance_uid
+        )));
     }
     Ok(StowReceipt { stored, failed })
 }

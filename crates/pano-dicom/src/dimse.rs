@@ -155,7 +155,12 @@ impl DimsePeer {
                 })?;
             }
             let status = response_status(&mut association)?;
-            if status != 0 && status & 0xF000 != 0xB000 {
+            // Success, a warning (Bxxx; 0107H and 0116H are warnings too), or 0111H, "already
+            // there" (a resend: the UIDs are the analysis's own).
+            let stored = status == 0
+                || status & 0xF000 == 0xB000
+                || matches!(status, 0x0107 | 0x0111 | 0x0116);
+            if !stored {
                 let _ = association.abort();
                 return Err(DicomError::Refused(format!(
                     "the PACS refused the {} with status {status:04X}H",
@@ -217,12 +222,11 @@ fn accepted(
 
 /// A command set with its group length, encoded Implicit VR Little Endian.
 fn command_set(elements: &[(dicom_core::Tag, VR, PrimitiveValue)]) -> Result<Vec<u8>, DicomError> {
-    let mut obj = InMemDicomObject::command_from_element_iter(
+    let obj = InMemDicomObject::command_from_element_iter(
         elements
             .iter()
             .map(|(tag, vr, value)| DataElement::new(*tag, *vr, value.clone())),
     );
-    let _ = &mut obj;
     let mut bytes = Vec::new();
     obj.write_dataset_with_ts(&mut bytes, &IMPLICIT_VR_LITTLE_ENDIAN.erased())
         .map_err(|e| DicomError::Encode(e.to_string()))?;

@@ -268,31 +268,36 @@ async fn a_pacs_that_is_down_or_answers_garbage_is_a_specific_error() {
     assert!(err.is_transient(), "{err}");
 
     // Something that answers 200 with text that is not DICOM JSON.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        use std::io::{Read, Write};
-        for stream in listener.incoming().take(2) {
-            let mut stream = stream.unwrap();
-            let mut buf = vec![0u8; 1 << 20];
-            let _ = stream.set_read_timeout(Some(Duration::from_millis(300)));
-            let _ = stream.read(&mut buf);
-            let body = "<html>welcome to the router</html>";
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
+    let port = fake_http("200 OK", "<html>welcome to the router</html>", 2);
     let garbage = DicomWebClient::new(
         &format!("http://127.0.0.1:{port}/dicom-web"),
         Duration::from_secs(10),
     )
     .unwrap();
-    let err = garbage.store(&[sc]).await.unwrap_err();
+    let err = garbage.store(std::slice::from_ref(&sc)).await.unwrap_err();
     assert_eq!(err.code(), "pacs_bad_answer", "{err}");
     assert_eq!(garbage.check().await.unwrap_err().code(), "pacs_bad_answer");
+    // A store whose answer does not account for what was sent is not believed.
+    let silent = fake_http("200 OK", "{}", 1);
+    let client = DicomWebClient::new(
+        &format!("http://127.0.0.1:{silent}/dicom-web"),
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    let err = client.store(std::slice::from_ref(&sc)).await.unwrap_err();
+    assert!(
+        err.to_string().contains("does not say whether it stored"),
+        "{err}"
+    );
+    // A proxy in front of a PACS that is down: busy, worth retrying.
+    let busy = fake_http("503 Service Unavailable", "", 1);
+    let client = DicomWebClient::new(
+        &format!("http://127.0.0.1:{busy}/dicom-web"),
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    let err = client.store(std::slice::from_ref(&sc)).await.unwrap_err();
+    assert!(err.is_transient(), "{err}");
     // Plain http to another computer is refused before anything is sent.
     assert_eq!(
         DicomWebClient::new("http://pacs.example/dicom-web", Duration::from_secs(1))
@@ -385,4 +390,26 @@ async fn panoramic_studies_are_found_and_retrieved_by_dicomweb() {
             .code(),
         "pacs_bad_answer"
     );
+}
+
+/// A one-shot HTTP server on a free port answering every request (`count` of them) with
+/// the same status and body.
+fn fake_http(status: &'static str, body: &'static str, count: usize) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for stream in listener.incoming().take(count) {
+            let mut stream = stream.unwrap();
+            let mut buf = vec![0u8; 1 << 20];
+            let _ = stream.set_read_timeout(Some(Duration::from_millis(300)));
+            let _ = stream.read(&mut buf);
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: application/dicom+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
 }

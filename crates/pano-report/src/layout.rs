@@ -192,7 +192,7 @@ fn header(flow: &mut Flow, report: &Report, logo_size: Option<(u32, u32)>) {
     let right = flow.width - MARGIN;
     let title = "Panoramic radiograph report";
     flow.text_right(right, top + 14.0, 15.0, Weight::Bold, style::BLACK, title);
-    let title_w = fonts_width(flow, title, 15.0, Weight::Bold);
+    let title_w = flow.fonts.width(title, 15.0, Weight::Bold);
     let clinic_width = (right - title_w - 16.0 - text_x).max(80.0);
     let name = flow
         .fonts
@@ -216,10 +216,6 @@ fn header(flow: &mut Flow, report: &Report, logo_size: Option<(u32, u32)>) {
     let bottom = (y + 6.0).max(top + logo_h + 4.0).max(top + 34.0);
     flow.rule(bottom);
     flow.y = bottom + 8.0;
-}
-
-fn fonts_width(flow: &Flow, text: &str, size: f32, weight: Weight) -> f32 {
-    flow.fonts.width(text, size, weight)
 }
 
 fn patient_block(flow: &mut Flow, report: &Report) {
@@ -338,8 +334,12 @@ fn radiograph(flow: &mut Flow, report: &Report) {
         };
         let size = 6.0;
         let label_w = flow.fonts.width(&label, size, Weight::Bold) + size * 0.8;
-        let lx = (x + outline.bbox[0] * scale).clamp(x, x + w - label_w);
-        let ly = (y + outline.bbox[1] * scale - size * 1.5).clamp(y, y + h - size * 1.45);
+        // Kept inside the picture where it fits; a picture narrower or lower than a label
+        // (an extreme aspect ratio) gets the label at its corner rather than a panic.
+        let lx = (x + outline.bbox[0] * scale).min(x + w - label_w).max(x);
+        let ly = (y + outline.bbox[1] * scale - size * 1.5)
+            .min(y + h - size * 1.45)
+            .max(y);
         flow.chip(lx, ly, outline.kind, size, &label);
     }
     flow.push(Op::Rect {
@@ -791,6 +791,18 @@ mod tests {
                 .collect::<Vec<_>>()
                 .join(" ");
             assert!(missing.contains("48\u{a0}(80%)."), "{missing}");
+        }
+    }
+
+    #[test]
+    fn extreme_pictures_lay_out_without_panicking() {
+        let fonts = Fonts::load().unwrap();
+        for (w, h) in [(256, 16000), (16000, 256), (512, 256)] {
+            let mut r = report(every_finding(2), false, Paper::A4);
+            r.radiograph.width = w;
+            r.radiograph.height = h;
+            let pages = lay_out(&r, &fonts, None);
+            assert!(!pages.is_empty());
         }
     }
 

@@ -84,8 +84,8 @@ impl Fonts {
         self.face(weight).width(text, size)
     }
 
-    /// Breaks text into lines no wider than `max_width` at spaces (and after '/' or '-');
-    /// a word longer than a line is cut where it must be. Explicit newlines are kept.
+    /// Breaks text into lines no wider than `max_width` at spaces; a word longer than a line
+    /// is cut where it must be. Explicit newlines are kept.
     pub fn wrap(&self, text: &str, size: f32, weight: Weight, max_width: f32) -> Vec<String> {
         let mut lines = Vec::new();
         for paragraph in text.split('\n') {
