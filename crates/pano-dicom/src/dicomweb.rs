@@ -121,6 +121,11 @@ impl DicomWebClient {
             .await
             .map_err(|e| DicomError::Unreachable(describe(&e)))?;
         let status = response.status();
+        if is_busy(status) {
+            return Err(DicomError::Unreachable(format!(
+                "the PACS is busy or down ({status})"
+            )));
+        }
         if !status.is_success() {
             return Err(DicomError::Refused(format!(
                 "the PACS answered {status} to a query"
@@ -170,6 +175,11 @@ impl DicomWebClient {
         let status = response.status();
         if status == reqwest::StatusCode::NO_CONTENT {
             return Ok(Vec::new());
+        }
+        if is_busy(status) {
+            return Err(DicomError::Unreachable(format!(
+                "the PACS is busy or down ({status})"
+            )));
         }
         if !status.is_success() {
             return Err(DicomError::Refused(format!(
@@ -291,6 +301,11 @@ impl DicomWebClient {
             .await
             .map_err(|e| DicomError::Unreachable(describe(&e)))?;
         let status = response.status();
+        if is_busy(status) {
+            return Err(DicomError::Unreachable(format!(
+                "the PACS is busy or down ({status})"
+            )));
+        }
         if !status.is_success() {
             return Err(DicomError::Refused(format!(
                 "the PACS answered {status} to a retrieve"
