@@ -66,8 +66,28 @@ pub struct DicomFile {
     pub bytes: Vec<u8>,
 }
 
+/// Puts a text value, made to fit its VR: no backslash (the value separator) in a single
+/// value, and at most the VR's length (LO 64, SH 16, PN 64 per group, ST 1024 characters).
 fn put_str(obj: &mut InMemDicomObject, tag: dicom_core::Tag, vr: VR, value: &str) {
-    obj.put(DataElement::new(tag, vr, PrimitiveValue::from(value)));
+    let limit = match vr {
+        VR::SH => Some(16),
+        VR::LO | VR::PN => Some(64),
+        VR::ST => Some(1024),
+        _ => None,
+    };
+    let mut text: String = match vr {
+        // Multi-valued on purpose (Image Type) or no free text (UIDs, dates, codes).
+        VR::CS | VR::UI | VR::DA | VR::TM | VR::DT | VR::IS => value.to_string(),
+        _ => value.replace('\\', "/"),
+    };
+    if let Some(limit) = limit {
+        text = text.chars().take(limit).collect();
+    }
+    obj.put(DataElement::new(
+        tag,
+        vr,
+        PrimitiveValue::from(text.as_str()),
+    ));
 }
 
 fn common(obj: &mut InMemDicomObject, study: &StudyContext, d: &Derivation) {
@@ -352,10 +372,38 @@ pub fn new_study(
 /// A display name as a DICOM PN: "Ada Lovelace" -> "Lovelace^Ada" (the last word is the
 /// family name: a guess for names written given-first, as the app asks for them).
 pub fn dicom_person_name(display: &str) -> String {
-    let words: Vec<&str> = display.split_whitespace().collect();
+    // `^` separates components, `=` groups and `\` values: never part of a name.
+    let cleaned: String = display
+        .chars()
+        .map(|c| {
+            if matches!(c, '^' | '=' | '\\') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    let words: Vec<&str> = cleaned.split_whitespace().collect();
     match words.as_slice() {
         [] => String::new(),
         [one] => one.to_string(),
         [given @ .., family] => format!("{family}^{}", given.join(" ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn person_names_become_pn_without_separators_inside() {
+        assert_eq!(dicom_person_name("Ada Lovelace"), "Lovelace^Ada");
+        assert_eq!(
+            dicom_person_name("Zoë Ångström-Núñez"),
+            "Ångström-Núñez^Zoë"
+        );
+        assert_eq!(dicom_person_name("Cher"), "Cher");
+        assert_eq!(dicom_person_name("Evil^Name=X\\Y"), "Y^Evil Name X");
+        assert_eq!(dicom_person_name("  "), "");
     }
 }

@@ -69,9 +69,17 @@ pub fn parse_launch(args: &[String]) -> Result<LaunchRequest, LaunchError> {
                 Some(v) => v,
                 None => {
                     i += 1;
+                    // An empty field the PMS did not quote leaves the next option here.
                     args.get(i)
+                        .filter(|v| !v.starts_with("--"))
                         .cloned()
-                        .ok_or_else(|| LaunchError(format!("{name} was given without a value")))?
+                        .ok_or_else(|| {
+                            LaunchError(format!(
+                                "{name} was given without a value (the practice system sent an \
+                                 empty field: quote every token in the program link, e.g. \
+                                 {name} \"[FName]\")"
+                            ))
+                        })?
                 }
             };
             values[slot] = Some(value.trim().to_string()).filter(|v| !v.is_empty());
@@ -173,5 +181,19 @@ mod tests {
         assert!(err.0.contains("--patient-id [PatNum]"));
         let err = parse_launch(&args(&["--patient-id"])).unwrap_err();
         assert!(err.0.contains("without a value"));
+        // An unquoted empty first name must not shift the last name into a file.
+        let err = parse_launch(&args(&[
+            "--patient-id",
+            "1",
+            "--first",
+            "--last",
+            "Lovelace",
+        ]))
+        .unwrap_err();
+        assert!(
+            err.0.starts_with("--first was given without a value"),
+            "{}",
+            err.0
+        );
     }
 }

@@ -67,6 +67,19 @@ fn routes(settings: &PacsSettings) -> Result<Routes, ServiceError> {
     Ok(Routes { stow, dimse })
 }
 
+/// `YYYY-MM-DD` with real digits in the right places (a search may name a future day).
+fn is_calendar_day(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && (1..=12).contains(&text[5..7].parse::<u32>().unwrap_or(0))
+        && (1..=31).contains(&text[8..10].parse::<u32>().unwrap_or(0))
+}
+
 /// `YYYYMMDD` and `HHMMSS` of an RFC 3339 time.
 fn dicom_date_time(rfc3339: &str) -> (String, String) {
     let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
@@ -208,6 +221,13 @@ impl AnalysisService {
 
     /// Panoramic studies on the PACS (DICOMweb QIDO-RS), newest first.
     pub async fn pacs_studies(&self, query: &StudyQuery) -> Result<Vec<PacsStudy>, ServiceError> {
+        for day in [&query.since, &query.until].into_iter().flatten() {
+            if !is_calendar_day(day) {
+                return Err(ServiceError::Settings(format!(
+                    "'{day}' is not a day (YYYY-MM-DD)"
+                )));
+            }
+        }
         Ok(self.dicomweb()?.find_panoramic_studies(query).await?)
     }
 

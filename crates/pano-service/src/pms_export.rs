@@ -1,7 +1,7 @@
 //! The folder export for practice-management systems that import images from a folder: for
 //! each approved analysis, the patient report and the annotated radiograph, named after the
 //! patient's number in the PMS (its external id) and the approval time:
-//! `<patient number>_<YYYYMMDD>_<HHMMSS>_report.pdf` and `..._panoramic.jpg`.
+//! `<patient number>_<YYYYMMDD>_<HHMMSS>_<analysis>_report.pdf` and `..._panoramic.jpg`.
 //!
 //! Written by the archive job after the set is filed, before the approval counts as filed:
 //! a share that is not mounted makes the job wait and try again, like the archive itself.

@@ -322,7 +322,8 @@ mod suggestion_tests {
             .unwrap()
             .unwrap();
         assert_eq!(from_dicom.source, SuggestionSource::Dicom);
-        assert_eq!(from_dicom.display_name, "Hopper Grace");
+        // Linked to the stored patient: offered as stored, the name the approval files under.
+        assert_eq!(from_dicom.display_name, "Grace Hopper");
         assert_eq!(from_dicom.existing_patient_id.as_deref(), Some("p1"));
         assert_eq!(suggested_patient(&store, "a1", "bytes").unwrap(), None);
 
