@@ -12,8 +12,8 @@ use tauri::{Emitter, Manager};
 
 pub use error::CommandError;
 pub use state::{
-    AppState, PendingLaunch, QueueProblem, KEYS_READY_EVENT, PROGRESS_EVENT, QUEUE_PROBLEM_EVENT,
-    QUEUE_RECOVERED_EVENT,
+    AppState, Launch, PendingLaunch, QueueProblem, KEYS_READY_EVENT, PROGRESS_EVENT,
+    QUEUE_PROBLEM_EVENT, QUEUE_RECOVERED_EVENT,
 };
 
 /// Told to the UI when a second launch handed over files.

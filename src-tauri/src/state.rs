@@ -61,12 +61,18 @@ pub struct AppState {
 /// Opens a file with the program the desktop associates with it.
 pub type ReportOpener = Arc<dyn Fn(&Path) -> std::io::Result<()> + Send + Sync>;
 
-/// Launches not yet taken by the UI: their files, the last practice-system patient, and why
-/// a launch's arguments could not be used.
+/// One launch's request: its files and the patient its practice system named (if any).
 #[derive(Debug, Default, Clone, serde::Serialize)]
-pub struct PendingLaunch {
+pub struct Launch {
     pub files: Vec<PathBuf>,
     pub patient: Option<pano_service::PmsPatient>,
+}
+
+/// Launches not yet taken by the UI, each kept apart (a patient is attached to its own
+/// launch's files only), and why a launch's arguments could not be used.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct PendingLaunch {
+    pub launches: Vec<Launch>,
     pub problem: Option<CommandError>,
 }
 
@@ -75,9 +81,11 @@ impl PendingLaunch {
     pub fn add(&mut self, args: &[String]) {
         match pano_service::parse_launch(args) {
             Ok(request) => {
-                self.files.extend(request.files);
-                if request.patient.is_some() {
-                    self.patient = request.patient;
+                if request.patient.is_some() || !request.files.is_empty() {
+                    self.launches.push(Launch {
+                        files: request.files,
+                        patient: request.patient,
+                    });
                 }
             }
             // Nothing is queued under a patient the arguments did not make clear; the

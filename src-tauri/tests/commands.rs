@@ -496,15 +496,26 @@ fn a_practice_system_launch_queues_its_files_for_its_patient() {
     let app = TestApp::start_with(LOCAL, move |state| {
         state.launch.lock().unwrap().add(&args);
         state
+            .launch
+            .lock()
+            .unwrap()
+            .add(&["--patient-id".into(), "5678".into()]);
+        state
     });
-    let launch = app.call("take_launch", json!({})).unwrap();
+    let pending = app.call("take_launch", json!({})).unwrap();
+    assert_eq!(pending["problem"], Value::Null);
+    let launches = pending["launches"].as_array().unwrap();
+    // Two launches stay apart: the second one's patient is not the first one's files'.
+    assert_eq!(launches.len(), 2, "{launches:?}");
+    let launch = &launches[0];
     assert_eq!(launch["files"], json!([image]));
     assert_eq!(launch["patient"]["external_id"], "1234");
     assert_eq!(launch["patient"]["birth_date"], "1906-12-09");
-    assert_eq!(launch["problem"], Value::Null);
+    assert_eq!(launches[1]["patient"]["external_id"], "5678");
+    assert_eq!(launches[1]["files"], json!([]));
     // Taken once.
     let again = app.call("take_launch", json!({})).unwrap();
-    assert_eq!(again["files"], json!([]));
+    assert_eq!(again["launches"], json!([]));
 
     let results = app
         .call(
@@ -530,7 +541,7 @@ fn a_practice_system_launch_queues_its_files_for_its_patient() {
         "--birthdate".into(),
         "03/09/1984".into(),
     ]);
-    assert_eq!(pending.patient, None);
+    assert!(pending.launches.is_empty());
     let problem = pending.problem.unwrap();
     assert_eq!(problem.code, "invalid_launch_arguments");
     assert!(problem.message.contains("[Birthdate_yyyyMMdd]"));

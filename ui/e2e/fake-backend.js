@@ -83,7 +83,7 @@
     queue: () => [...analyses.values()].filter((a) => a.status === "queued").map((a) => ({
       id: `job-${a.id}`, analysis_id: a.id, kind: "analyze", state: "queued", file_name: a.original_file_name, last_error: null, next_retry_at: null })),
     history: ({ filter }) => [...analyses.values()].filter((a) => !filter?.patient_id || a.patient_id === filter.patient_id).reverse(),
-    take_launch: () => ({ files: [], patient: null, problem: null }),
+    take_launch: () => ({ launches: [], problem: null }),
     enqueue_files: ({ paths }) => paths.map((path) => {
       if (path.endsWith(".txt")) return { path, analysis: null, reused: false,
         error: { code: "image_unsupported_format", message: "not a supported image format (JPEG, PNG, TIFF, BMP or DICOM)" } };

@@ -181,9 +181,12 @@ export interface PmsPatient {
   last_name: string | null;
   birth_date: string | null;
 }
-export interface PendingLaunch {
+export interface Launch {
   files: string[];
   patient: PmsPatient | null;
+}
+export interface PendingLaunch {
+  launches: Launch[];
   problem: AppError | null;
 }
 export const enqueueFiles = (paths: string[], pmsPatient: PmsPatient | null = null): Promise<EnqueueResult[]> =>

@@ -338,20 +338,22 @@ function renderPmsPatient(): void {
 }
 
 async function takeLaunch(): Promise<void> {
-  const launch = await api.takeLaunch();
-  if (launch.problem) setStatus("status", `The practice system's request was not used: ${launch.problem.message}`, true);
-  if (launch.patient) {
-    pmsPatient = launch.patient;
+  const pending = await api.takeLaunch();
+  if (pending.problem) setStatus("status", `The practice system's request was not used: ${pending.problem.message}`, true);
+  // Each launch's files go with that launch's patient only. A launch naming a patient sets
+  // the bar; a launch with files and no patient ("Open with") ends it.
+  for (const launch of pending.launches) {
+    if (launch.patient || launch.files.length > 0) pmsPatient = launch.patient;
     renderPmsPatient();
+    await addFiles(launch.files, launch.patient);
   }
-  await addFiles(launch.files);
 }
 
-async function addFiles(paths: string[]): Promise<void> {
+async function addFiles(paths: string[], patient: api.PmsPatient | null = pmsPatient): Promise<void> {
   if (paths.length === 0) return;
   setStatus("status", `Adding ${paths.length} file(s)…`);
   try {
-    const results = await api.enqueueFiles(paths, pmsPatient);
+    const results = await api.enqueueFiles(paths, patient);
     const refused = results.filter((r) => r.error);
     for (const r of results) {
       if (r.analysis) lastEvent.set(r.analysis.id, { state: r.reused ? "reused" : "queued", file_name: r.analysis.original_file_name });

@@ -45,7 +45,14 @@ async function saveSettingsForm(afterSave: () => Promise<void>): Promise<void> {
     // Text the settings keep as text (a clinic name) is "" when empty, not absent.
     const empty = field.dataset.empty === "text" ? "" : null;
     let value: unknown = field instanceof HTMLInputElement && field.type === "checkbox" ? field.checked : field.value.trim() || empty;
-    if (field.dataset.type === "number" && typeof value === "string") value = Number(value);
+    if (field.dataset.type === "number" && typeof value === "string") {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n <= 0) {
+        setStatus("settings-status", `“${value}” is not a number for ${field.closest("label")?.textContent?.trim() ?? field.name}.`, true);
+        return;
+      }
+      value = n;
+    }
     if (field.name.startsWith("s3.") && !next.s3 && (value === null || value === false)) continue;
     setPath(next, field.name, value);
   }
