@@ -66,6 +66,9 @@ pub fn annotated_jpeg(report: &Report) -> Result<Vec<u8>, ReportError> {
     // libjpeg reports errors by unwinding.
     std::panic::catch_unwind(|| -> std::io::Result<Vec<u8>> {
         let mut compress = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
+        // libjpeg-turbo's fast path (baseline, no trellis): mozjpeg's defaults took 0.67 s
+        // for the sample (with its decode and drawing), these 0.10 s, for 0.47 MB not 0.35.
+        compress.set_fastest_defaults();
         compress.set_size(img.width() as usize, img.height() as usize);
         compress.set_quality(90.0);
         let mut started = compress.start_compress(Vec::with_capacity(img.as_raw().len() / 6))?;
