@@ -61,7 +61,7 @@ async fn a_set_lands_whole_in_the_layout_and_repeats_change_nothing() {
         a.reviewed_csv
     );
     store.store_approved(&a, None).await.unwrap();
-    assert_eq!(files_under(&dir).len(), 5);
+    assert_eq!(files_under(&dir).len(), 6);
     // Nothing left in staging.
     let staging = root.path().join(".staging");
     assert!(pano_testkit::files_under(&staging).is_empty());

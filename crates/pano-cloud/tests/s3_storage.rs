@@ -203,7 +203,7 @@ async fn promotion_files_one_complete_set_and_repeats_harmlessly() {
             .unwrap(),
         b.reviewed_csv
     );
-    assert_eq!(all.len(), 12, "two analyses, six objects each: {all:?}");
+    assert_eq!(all.len(), 14, "two analyses, seven objects each: {all:?}");
     assert!(storage.list("temp/").await.unwrap().is_empty());
 }
 
