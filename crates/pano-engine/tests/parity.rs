@@ -35,6 +35,8 @@ const MAX_DIFFERING_PER_MILLION_PER_IMAGE: f64 = 30.0;
 /// between torch's and ONNX Runtime's convolutions; the noise adds up past 1e-4 on a few
 /// entries (the test prints them). The realistic pair keeps 1e-4.
 const STRESS_CSV_TOLERANCE: f32 = 5e-4;
+/// Ultralytics' max_det: the stress pair fills it on every image.
+const MAX_DET: usize = 500;
 
 /// One line of the parity table.
 struct Row {
@@ -46,6 +48,10 @@ struct Row {
     masks: MaskComparison,
     /// Detections paired with the anchor's at another place (near-tied scores swapped).
     reordered: usize,
+    /// Detections at the max_det cut whose near-tied partner the anchor cut instead.
+    boundary: usize,
+    /// Detections NMS kept where the anchor kept an overlapping near-tied one.
+    nms_swaps: usize,
     csv_diff: f32,
     /// The CSV entries more than 1e-4 apart, to be explained.
     csv_over: Vec<String>,
@@ -70,6 +76,8 @@ fn compare(engine: &Engine, pair: &str, stem: &'static str, file: &str, csv_tole
         worst_box: 0.0,
         masks: MaskComparison::default(),
         reordered: 0,
+        boundary: 0,
+        nms_swaps: 0,
         csv_diff: 0.0,
         csv_over: Vec::new(),
         problems: Vec::new(),
@@ -83,12 +91,27 @@ fn compare(engine: &Engine, pair: &str, stem: &'static str, file: &str, csv_tole
         ));
     }
     let pairs = pair_detections(ours, &anchor, SCORE_TOLERANCE, BOX_TOLERANCE);
-    for (i, (a, j)) in ours.iter().zip(pairs).enumerate() {
+    // With both lists cut at max_det, the last places go to near-tied scores: float noise
+    // between CPUs can swap which of two equal-scored detections makes the cut. Such a
+    // detection (its score within the tolerance of the anchor's lowest kept one) may go
+    // unpaired; any other may not.
+    let full = ours.len() == MAX_DET && anchor.len() == MAX_DET;
+    let cut = anchor.iter().map(|d| d.score).fold(f32::INFINITY, f32::min);
+    let swaps = common::nms_swaps(ours, &anchor, &pairs, SCORE_TOLERANCE);
+    for (i, ((a, j), swapped)) in ours.iter().zip(pairs).zip(swaps).enumerate() {
         let Some(j) = j else {
-            row.problems.push(format!(
-                "#{i}: no detection of the anchor's has class {} and score {}",
-                a.class_name, a.score
-            ));
+            if swapped.is_some() {
+                row.nms_swaps += 1;
+            } else if full && a.score <= cut + SCORE_TOLERANCE {
+                // With both lists cut at max_det, which of two near-tied detections makes
+                // the last place is float noise too.
+                row.boundary += 1;
+            } else {
+                row.problems.push(format!(
+                    "#{i}: no detection of the anchor's has class {} and score {}",
+                    a.class_name, a.score
+                ));
+            }
             continue;
         };
         row.reordered += (j != i) as usize;
@@ -135,7 +158,14 @@ fn compare(engine: &Engine, pair: &str, stem: &'static str, file: &str, csv_tole
         row.problems
             .push(format!("a box differs by {:.4} px", row.worst_box));
     }
-    if let Some((x, y)) = row.masks.first_off_edge {
+    // Off a mask's edge, a pixel differs only where the mask's logit is within float
+    // rounding of 0 inside it: one per million of the masks' pixels at most.
+    let off_edge_allowed = (row.masks.pixels / 1_000_000).max(1);
+    if let Some((x, y)) = row
+        .masks
+        .first_off_edge
+        .filter(|_| row.masks.off_edge > off_edge_allowed)
+    {
         row.problems.push(format!(
             "{} differing mask pixels lie off the mask's edge, the first at ({x}, {y})",
             row.masks.off_edge
@@ -189,6 +219,18 @@ fn parity(pair: &str, skip: &[&str], csv_tolerance: f32, max_differing_per_milli
             r.masks.differing,
             r.masks.pixels,
             r.csv_diff
+        );
+    }
+    for r in rows.iter().filter(|r| r.nms_swaps > 0) {
+        eprintln!(
+            "{}: {} detection(s) kept by NMS where the anchor kept an overlapping near-tied one",
+            r.stem, r.nms_swaps
+        );
+    }
+    for r in rows.iter().filter(|r| r.boundary > 0) {
+        eprintln!(
+            "{}: {} detection(s) at the max_det cut swapped with a near-tied one",
+            r.stem, r.boundary
         );
     }
     for r in rows.iter().filter(|r| !r.csv_over.is_empty()) {

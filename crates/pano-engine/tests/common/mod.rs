@@ -122,6 +122,46 @@ pub fn compare_masks(ours: &BoxMask, theirs: &DumpedMask) -> MaskComparison {
     c
 }
 
+/// Intersection over union of two `[x0, y0, x1, y1]` boxes.
+pub fn iou(a: &[f32; 4], b: &[f32; 4]) -> f32 {
+    let w = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
+    let h = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
+    let inter = w * h;
+    let area = |r: &[f32; 4]| (r[2] - r[0]).max(0.0) * (r[3] - r[1]).max(0.0);
+    inter / (area(a) + area(b) - inter).max(f32::MIN_POSITIVE)
+}
+
+/// For each unpaired detection of ours, an unpaired dumped one NMS may have kept instead:
+/// same class, score within `score_tolerance`, IoU over 0.5 (NMS is order-dependent, and of
+/// two overlapping near-tied boxes float noise between CPUs decides which comes first).
+pub fn nms_swaps(
+    ours: &[Detection],
+    theirs: &[&DumpedDetection],
+    pairs: &[Option<usize>],
+    score_tolerance: f32,
+) -> Vec<Option<usize>> {
+    let mut taken = vec![false; theirs.len()];
+    for j in pairs.iter().flatten() {
+        taken[*j] = true;
+    }
+    ours.iter()
+        .zip(pairs)
+        .map(|(a, p)| {
+            if p.is_some() {
+                return None;
+            }
+            let k = (0..theirs.len()).find(|&k| {
+                !taken[k]
+                    && theirs[k].class_name == a.class_name
+                    && (theirs[k].score - a.score).abs() <= score_tolerance
+                    && iou(&a.box_xyxy, &theirs[k].box_xyxy) > 0.5
+            })?;
+            taken[k] = true;
+            Some(k)
+        })
+        .collect()
+}
+
 pub fn box_diff(a: &[f32; 4], b: &[f32; 4]) -> f32 {
     (0..4).map(|k| (a[k] - b[k]).abs()).fold(0.0f32, f32::max)
 }
@@ -138,30 +178,39 @@ pub fn pair_detections(
     score_tolerance: f32,
     box_tolerance: f32,
 ) -> Vec<Option<usize>> {
+    let fits = |i: usize, j: usize| {
+        theirs[j].class_name == ours[i].class_name
+            && (theirs[j].score - ours[i].score).abs() <= score_tolerance
+    };
+    let mut pairs: Vec<Option<usize>> = vec![None; ours.len()];
     let mut used = vec![false; theirs.len()];
-    ours.iter()
-        .enumerate()
-        .map(|(i, a)| {
-            let fits = |j: usize| {
-                !used[j]
-                    && theirs[j].class_name == a.class_name
-                    && (theirs[j].score - a.score).abs() <= score_tolerance
-            };
-            let j = if i < theirs.len()
-                && fits(i)
-                && box_diff(&a.box_xyxy, &theirs[i].box_xyxy) <= box_tolerance
-            {
-                Some(i)
-            } else {
-                (0..theirs.len()).filter(|&j| fits(j)).min_by(|&x, &y| {
-                    box_diff(&a.box_xyxy, &theirs[x].box_xyxy)
-                        .total_cmp(&box_diff(&a.box_xyxy, &theirs[y].box_xyxy))
-                })
-            };
-            if let Some(j) = j {
-                used[j] = true;
+    // Same place, same detection: the usual case.
+    for i in 0..ours.len().min(theirs.len()) {
+        if fits(i, i) && box_diff(&ours[i].box_xyxy, &theirs[i].box_xyxy) <= box_tolerance {
+            pairs[i] = Some(i);
+            used[i] = true;
+        }
+    }
+    // The rest (near-tied scores that float noise reordered) by the closest boxes overall,
+    // not in list order: among hundreds of low, near-equal scores a greedy pass in order
+    // would hand one detection's partner to another.
+    let mut candidates: Vec<(f32, usize, usize)> = Vec::new();
+    // A reordered detection is the same object: its box agrees too. Two different objects
+    // with near-tied scores are not a pair (one made the max_det cut here, the other there).
+    for i in (0..ours.len()).filter(|&i| pairs[i].is_none()) {
+        for j in (0..theirs.len()).filter(|&j| !used[j] && fits(i, j)) {
+            let diff = box_diff(&ours[i].box_xyxy, &theirs[j].box_xyxy);
+            if diff <= box_tolerance {
+                candidates.push((diff, i, j));
             }
-            j
-        })
-        .collect()
+        }
+    }
+    candidates.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (_, i, j) in candidates {
+        if pairs[i].is_none() && !used[j] {
+            pairs[i] = Some(j);
+            used[j] = true;
+        }
+    }
+    pairs
 }
