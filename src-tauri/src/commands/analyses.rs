@@ -222,6 +222,30 @@ pub async fn search_patients(
     blocking(move || Ok(service.search_patients(&query, 20)?)).await
 }
 
+/// The app's own save dialog (or the tests' stand-in): where to write, or nothing when the
+/// user cancelled. The UI never names a path to write to.
+async fn ask_where_to_save<R: Runtime>(
+    app: &AppHandle<R>,
+    state: &AppState,
+    title: &str,
+    suggested: &str,
+    (filter, extension): (&str, &str),
+) -> Option<PathBuf> {
+    if let Some(choose) = state.save_dialog_override() {
+        return choose(suggested);
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    app.dialog()
+        .file()
+        .set_title(title)
+        .set_file_name(suggested)
+        .add_filter(filter, &[extension])
+        .save_file(move |path| {
+            let _ = tx.send(path);
+        });
+    rx.await.ok().flatten().and_then(|p| p.into_path().ok())
+}
+
 /// Asks where to save the CSV in a save dialog opened here, not in the web UI, and writes
 /// it there: the UI never names a path to write to. Answers the path written, or nothing
 /// when the user cancelled.
@@ -245,21 +269,14 @@ pub async fn save_csv<R: Runtime>(
         })
         .await?
     };
-    let target = match state.save_dialog_override() {
-        Some(choose) => choose(&suggested),
-        None => {
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            app.dialog()
-                .file()
-                .set_title("Save the findings as CSV")
-                .set_file_name(&suggested)
-                .add_filter("CSV", &["csv"])
-                .save_file(move |path| {
-                    let _ = tx.send(path);
-                });
-            rx.await.ok().flatten().and_then(|p| p.into_path().ok())
-        }
-    };
+    let target = ask_where_to_save(
+        &app,
+        &state,
+        "Save the findings as CSV",
+        &suggested,
+        ("CSV", "csv"),
+    )
+    .await;
     let Some(target) = target else {
         return Ok(None);
     };
@@ -316,21 +333,14 @@ pub async fn save_report<R: Runtime>(
         })
         .await?
     };
-    let target = match state.save_dialog_override() {
-        Some(choose) => choose(&suggested),
-        None => {
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            app.dialog()
-                .file()
-                .set_title("Save the patient report")
-                .set_file_name(&suggested)
-                .add_filter("PDF", &["pdf"])
-                .save_file(move |path| {
-                    let _ = tx.send(path);
-                });
-            rx.await.ok().flatten().and_then(|p| p.into_path().ok())
-        }
-    };
+    let target = ask_where_to_save(
+        &app,
+        &state,
+        "Save the patient report",
+        &suggested,
+        ("PDF", "pdf"),
+    )
+    .await;
     let Some(target) = target else {
         return Ok(None);
     };
