@@ -121,16 +121,7 @@ impl DicomWebClient {
             .await
             .map_err(|e| DicomError::Unreachable(describe(&e)))?;
         let status = response.status();
-        if is_busy(status) {
-            return Err(DicomError::Unreachable(format!(
-                "the PACS is busy or down ({status})"
-            )));
-        }
-        if !status.is_success() {
-            return Err(DicomError::Refused(format!(
-                "the PACS answered {status} to a query"
-            )));
-        }
+        check_status(status, "a query")?;
         let text = response.text().await.unwrap_or_default();
         if !text.trim().is_empty() {
             serde_json_array(&text)?;
@@ -176,16 +167,7 @@ impl DicomWebClient {
         if status == reqwest::StatusCode::NO_CONTENT {
             return Ok(Vec::new());
         }
-        if is_busy(status) {
-            return Err(DicomError::Unreachable(format!(
-                "the PACS is busy or down ({status})"
-            )));
-        }
-        if !status.is_success() {
-            return Err(DicomError::Refused(format!(
-                "the PACS answered {status} to a search"
-            )));
-        }
+        check_status(status, "a search")?;
         let text = response.text().await.unwrap_or_default();
         if text.trim().is_empty() {
             return Ok(Vec::new());
@@ -301,16 +283,7 @@ impl DicomWebClient {
             .await
             .map_err(|e| DicomError::Unreachable(describe(&e)))?;
         let status = response.status();
-        if is_busy(status) {
-            return Err(DicomError::Unreachable(format!(
-                "the PACS is busy or down ({status})"
-            )));
-        }
-        if !status.is_success() {
-            return Err(DicomError::Refused(format!(
-                "the PACS answered {status} to a retrieve"
-            )));
-        }
+        check_status(status, "a retrieve")?;
         let content_type = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
@@ -444,6 +417,21 @@ fn describe(e: &reqwest::Error) -> String {
         what.to_string()
     } else {
         format!("{what} ({detail})")
+    }
+}
+
+/// A read's status: busy or down (retry later), refused, or fine.
+fn check_status(status: reqwest::StatusCode, what: &str) -> Result<(), DicomError> {
+    if is_busy(status) {
+        Err(DicomError::Unreachable(format!(
+            "the PACS is busy or down ({status})"
+        )))
+    } else if !status.is_success() {
+        Err(DicomError::Refused(format!(
+            "the PACS answered {status} to {what}"
+        )))
+    } else {
+        Ok(())
     }
 }
 
