@@ -19,11 +19,14 @@ What each export keeps of the reference's behaviour (main.py, Ultralytics 8.3.80
   stride. `imgsz` is read from yolo/config.yaml, the predictor configuration main.py passes
   (not from the checkpoint's training arguments).
 - DeepLab: the graph is normalisation, backbone and head as detectron2's SemanticSegmentor
-  runs them at inference, including the head's bilinear upsample by `common_stride`
-  (`scale_factor`, which samples other positions than interpolating to a size). Its logits
-  cover the padded input and may be a few pixels larger; the engine pads the resized image to
-  `size_divisibility` with the pixel mean (detectron2 pads normalised images with 0), crops
-  the logits to the resized image and resizes them to the original size (`sem_seg_postprocess`).
+  runs them at inference, up to the head's predictor: its logits are at 1/`common_stride` of
+  the padded input, and the manifest's `logit_stride` says so. The head's last step, the
+  bilinear upsample by `common_stride` (`scale_factor`, which samples other positions than
+  interpolating to a size), is left to the engine, which does it row by row as it resizes:
+  in the graph it made a [33, H, W] map of a quarter of a gigabyte that the engine only ever
+  reads once. The engine pads the resized image to `size_divisibility` with the pixel mean
+  (detectron2 pads normalised images with 0), upsamples the logits, crops them to the
+  resized image and resizes them to the original size (`sem_seg_postprocess`).
   main.py's overrides are applied before the network is built (INPUT.CROP.ENABLED = False,
   which makes ASPP pool globally instead of with the training crop's kernel).
 - Channels: main.py hands RGB arrays to both predictors, and both treat them as BGR
@@ -46,9 +49,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import torch_compat  # noqa: E402,F401  (TorchScript ONNX exporter by default)
 
 SEGMENTATION_GRAPH = (
-    "normalise, backbone, head with its x common_stride bilinear upsample (scale_factor); "
-    "the engine pads to size_divisibility, crops the logits to the resized image and resizes "
-    "them to the original"
+    "normalise, backbone, head up to its predictor (logits at 1/logit_stride); the engine pads "
+    "to size_divisibility, upsamples the logits by logit_stride (bilinear, scale_factor, as the "
+    "head does), crops them to the resized image and resizes them to the original"
 )
 
 
@@ -121,7 +124,7 @@ def deeplab_as_main_py_builds_it(config: Path, weights: Path):
 
 
 class SegmentationGraph(torch.nn.Module):
-    """[1, 3, H, W] floats 0..255 in the network's channel order -> logits [1, C, >=H, >=W]."""
+    """[1, 3, H, W] floats 0..255 in the network's channel order -> logits [1, C, H/s, W/s]."""
 
     def __init__(self, net):
         super().__init__()
@@ -129,8 +132,8 @@ class SegmentationGraph(torch.nn.Module):
 
     def forward(self, image):
         x = (image - self.net.pixel_mean.view(1, -1, 1, 1)) / self.net.pixel_std.view(1, -1, 1, 1)
-        logits, _ = self.net.sem_seg_head(self.net.backbone(x))
-        return logits
+        # The head's forward() without its final upsample (the engine does that).
+        return self.net.sem_seg_head.layers(self.net.backbone(x))
 
 
 def export_deeplab(config: Path, weights: Path, out_dir: Path) -> dict:
@@ -159,6 +162,7 @@ def export_deeplab(config: Path, weights: Path, out_dir: Path) -> dict:
             "filter": "pil_bilinear",
         },
         "size_divisibility": div if div > 1 else 0,
+        "logit_stride": int(model.sem_seg_head.common_stride),
         # detectron2 pads normalised images with 0, i.e. with the mean before normalisation.
         "pad_value": [float(v) for v in model.pixel_mean.flatten()],
         "graph": SEGMENTATION_GRAPH,

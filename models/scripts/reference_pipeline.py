@@ -56,8 +56,12 @@ def segment(session, manifest, rgb):
     nh, nw = shortest_edge_size(h, w, seg["resize"]["short_edge"], seg["resize"]["max_size"])
     resized = np.asarray(Image.fromarray(rgb).resize((nw, nh), Image.BILINEAR))
     x = np.ascontiguousarray(resized.transpose(2, 0, 1)[None].astype(np.float32))
-    logits = session.run([seg["output"]], {seg["input"]: x})[0]
-    logits = torch.from_numpy(logits)[:, :, :nh, :nw]
+    logits = torch.from_numpy(session.run([seg["output"]], {seg["input"]: x})[0])
+    stride = seg.get("logit_stride", 1)
+    if stride > 1:
+        # The head's upsample, left out of newer exports (detectron2: scale_factor, bilinear).
+        logits = F.interpolate(logits, scale_factor=stride, mode="bilinear", align_corners=False)
+    logits = logits[:, :, :nh, :nw]
     logits = F.interpolate(logits, size=(h, w), mode="bilinear", align_corners=False)[0]
     return logits.softmax(dim=0).numpy()
 

@@ -4,7 +4,7 @@
 
 use image::RgbImage;
 use ndarray::Array4;
-use ort::session::Session;
+use ort::session::{RunOptions, Session};
 use ort::value::TensorRef;
 use rayon::prelude::*;
 
@@ -429,6 +429,7 @@ fn nms(cands: &[Candidate], iou: f32, max_det: usize) -> Vec<usize> {
 /// Runs the detector on an image and decodes its output.
 pub fn detect(
     session: &mut Session,
+    run_options: &RunOptions,
     spec: &DetectionSpec,
     rgb: &RgbImage,
 ) -> Result<
@@ -448,7 +449,7 @@ pub fn detect(
     let tensor = TensorRef::from_array_view(&input)
         .map_err(|e| EngineError::inference("detection input", e))?;
     let outputs = session
-        .run(ort::inputs![spec.input.as_str() => tensor])
+        .run_with_options(ort::inputs![spec.input.as_str() => tensor], run_options)
         .map_err(|e| EngineError::inference("detection", e))?;
     let run = t.elapsed();
     let t = std::time::Instant::now();

@@ -4,12 +4,13 @@ use std::time::{Duration, Instant};
 
 use image::RgbImage;
 use ort::ep::ExecutionProviderDispatch;
-use ort::session::Session;
+use ort::session::{RunOptions, Session};
 use pano_core::{AnalysisGeometry, Assessment};
 
 use crate::detection::detect;
-use crate::manifest::{LetterboxMode, ModelManifest};
+use crate::manifest::{LetterboxMode, ModelManifest, ModelRole};
 use crate::segmentation::LogitMap;
+use crate::tuning::SessionTuning;
 use crate::{
     debug_render, geometry, score_contributions_and_class_map, scores_from_contributions,
     Detection, EngineError, ExecutionProviderChoice, ProbabilityField,
@@ -23,8 +24,8 @@ pub struct EngineOptions {
     pub provider: ExecutionProviderChoice,
     /// Explicit path of the ONNX Runtime library (otherwise environment and known places).
     pub runtime_library: Option<PathBuf>,
-    /// Threads ONNX Runtime may use per session; `None` = its default (all cores).
-    pub intra_threads: Option<usize>,
+    /// ONNX Runtime's session settings (graph optimisation, memory planning, threads).
+    pub tuning: SessionTuning,
 }
 
 /// Wall time of each stage of one analysis.
@@ -71,6 +72,8 @@ pub struct Engine {
     manifest: ModelManifest,
     segmentation: Mutex<Session>,
     detection: Mutex<Session>,
+    /// Per-run settings of both sessions (the arena shrinkage of `SessionTuning`).
+    run_options: RunOptions,
     provider: ExecutionProviderChoice,
     runtime_library: PathBuf,
 }
@@ -78,26 +81,43 @@ pub struct Engine {
 impl Engine {
     pub fn load(options: &EngineOptions) -> Result<Self, EngineError> {
         let manifest = ModelManifest::load(&options.models_dir)?;
-        let (seg_bytes, det_bytes) = manifest.read_verified()?;
         let (env, lib) = crate::runtime::environment(options.runtime_library.as_deref())?;
 
-        let candidates = provider_candidates(options.provider)?;
+        let candidates = provider_candidates(options.provider, &options.tuning)?;
         let mut last_error = None;
         for (choice, eps) in candidates {
-            let open = |bytes: &[u8]| -> Result<Session, String> {
-                let mut builder = Session::builder(env).map_err(|e| e.to_string())?;
-                if let Some(n) = options.intra_threads {
-                    builder = builder.with_intra_threads(n).map_err(|e| e.to_string())?;
-                }
-                builder
-                    .with_execution_providers(eps.clone())
-                    .map_err(|e| e.to_string())?
-                    .commit_from_memory(bytes)
+            // The outer error (a missing file, a wrong hash) ends the load; the inner one
+            // (the provider could not build the session) moves on to the next candidate.
+            let open = |role: ModelRole| -> Result<Result<Session, String>, EngineError> {
+                let bytes = manifest.read_verified_model(role)?;
+                let session = Session::builder(env)
                     .map_err(|e| e.to_string())
+                    .and_then(|builder| options.tuning.apply(builder))
+                    .and_then(|builder| {
+                        builder
+                            .with_execution_providers(eps.clone())
+                            .map_err(|e| e.to_string())
+                    })
+                    .and_then(|mut builder| {
+                        builder
+                            .commit_from_memory(&bytes)
+                            .map_err(|e| e.to_string())
+                    });
+                Ok(session)
             };
-            match (open(&seg_bytes), open(&det_bytes)) {
-                (Ok(seg), Ok(det)) => {
+            let sessions = match open(ModelRole::Segmentation)? {
+                Ok(seg) => open(ModelRole::Detection)?.map(|det| (seg, det)),
+                Err(e) => Err(e),
+            };
+            match sessions {
+                Ok((seg, det)) => {
                     let engine = Self {
+                        run_options: options.tuning.run_options().map_err(|detail| {
+                            EngineError::Inference {
+                                stage: "loading the models",
+                                detail,
+                            }
+                        })?,
                         manifest,
                         segmentation: Mutex::new(seg),
                         detection: Mutex::new(det),
@@ -107,7 +127,7 @@ impl Engine {
                     engine.check_models()?;
                     return Ok(engine);
                 }
-                (Err(e), _) | (_, Err(e)) => last_error = Some((choice, e)),
+                Err(e) => last_error = Some((choice, e)),
             }
         }
         let (choice, detail) = last_error.expect("at least one provider is tried");
@@ -255,14 +275,19 @@ impl Engine {
 
         let (logits, seg_pre, seg_run) = {
             let mut seg = lock_session(&self.segmentation);
-            LogitMap::run(&mut seg, &self.manifest.segmentation, image)?
+            LogitMap::run(
+                &mut seg,
+                &self.run_options,
+                &self.manifest.segmentation,
+                image,
+            )?
         };
         timings.segmentation_pre = seg_pre;
         timings.segmentation_run = seg_run;
 
         let (detections, det_pre, det_run, det_decode) = {
             let mut det = lock_session(&self.detection);
-            detect(&mut det, &self.manifest.detection, image)?
+            detect(&mut det, &self.run_options, &self.manifest.detection, image)?
         };
         timings.detection_pre = det_pre;
         timings.detection_run = det_run;
@@ -360,9 +385,15 @@ fn require_output(session: &Session, model: &'static str, name: &str) -> Result<
 /// `error_on_failure`, so a missing one is an error rather than a silent CPU run.
 fn provider_candidates(
     choice: ExecutionProviderChoice,
+    tuning: &SessionTuning,
 ) -> Result<Vec<(ExecutionProviderChoice, Vec<ExecutionProviderDispatch>)>, EngineError> {
     use ExecutionProviderChoice as C;
-    let cpu = (C::Cpu, vec![ort::ep::CPU::default().build()]);
+    let cpu = (
+        C::Cpu,
+        vec![ort::ep::CPU::default()
+            .with_arena_allocator(tuning.cpu_arena)
+            .build()],
+    );
     let not_built = |p: C| EngineError::ProviderUnavailable {
         provider: p.name(),
         detail: format!("this build was made without the '{}' feature", p.name()),
@@ -441,7 +472,7 @@ mod tests {
         if cfg!(feature = "cuda") {
             return;
         }
-        match provider_candidates(ExecutionProviderChoice::Cuda) {
+        match provider_candidates(ExecutionProviderChoice::Cuda, &SessionTuning::default()) {
             Err(EngineError::ProviderUnavailable {
                 provider: "cuda",
                 detail,
@@ -449,7 +480,7 @@ mod tests {
             _ => panic!("expected ProviderUnavailable"),
         }
         assert_eq!(
-            provider_candidates(ExecutionProviderChoice::Auto)
+            provider_candidates(ExecutionProviderChoice::Auto, &SessionTuning::default())
                 .unwrap()
                 .last()
                 .unwrap()
@@ -472,12 +503,14 @@ mod tests {
             .to_rgb8();
         let (logits, _, _) = LogitMap::run(
             &mut engine.segmentation.lock().unwrap(),
+            &engine.run_options,
             &engine.manifest.segmentation,
             &image,
         )
         .unwrap();
         let (detections, ..) = detect(
             &mut engine.detection.lock().unwrap(),
+            &engine.run_options,
             &engine.manifest.detection,
             &image,
         )

@@ -19,13 +19,15 @@ mod provider;
 mod resize;
 mod runtime;
 mod segmentation;
+mod tuning;
 
 pub use detection::{Detection, DetectionDecoder, Letterbox};
 pub use engine::{Analysis, DebugJpegs, Engine, EngineOptions, StageTimings};
 pub use error::EngineError;
 pub use geometry::{mask_rings, MIN_COMPONENT_PIXELS, MIN_TOOTH_SHARE, SIMPLIFY_TOLERANCE};
 pub use manifest::{
-    locate_models_dir, DetectionSpec, LetterboxMode, ModelManifest, SegmentationSpec,
+    locate_models_dir, DetectionSpec, LetterboxMode, ModelManifest, ModelRole, Precision,
+    SegmentationSpec,
 };
 pub use mask::BoxMask;
 pub use postprocess::{
@@ -38,3 +40,4 @@ pub use runtime::{
     RUNTIME_ENV_VARS, TELEMETRY_OPT_OUT_VARS,
 };
 pub use segmentation::{ClassMap, LogitMap, ProbabilityField};
+pub use tuning::{GraphOptimization, SessionTuning};

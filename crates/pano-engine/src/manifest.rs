@@ -18,11 +18,56 @@ pub struct ModelManifest {
     pub test_model: bool,
     #[serde(default)]
     pub notice: Option<String>,
+    /// fp32 (the default, what the reference computes) or an optional faster pack.
+    #[serde(default)]
+    pub precision: Precision,
     pub segmentation: SegmentationSpec,
     pub detection: DetectionSpec,
     pub postprocess: PostprocessSpec,
     #[serde(skip)]
     pub dir: PathBuf,
+}
+
+/// The two models of a pack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelRole {
+    Segmentation,
+    Detection,
+}
+
+/// The numbers the pack's models compute with. fp32 is the exported models as they are; an
+/// INT8 (CPU) or FP16 (GPU) pack is made from them by the exporter, runs faster, and gives
+/// slightly different scores, so wherever results are shown the pack is named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    #[default]
+    Fp32,
+    Int8,
+    Fp16,
+}
+
+impl Precision {
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::Fp32 => "fp32",
+            Precision::Int8 => "int8",
+            Precision::Fp16 => "fp16",
+        }
+    }
+
+    /// What a clinic reads about a pack that is not the standard one.
+    pub fn describe(self) -> Option<&'static str> {
+        match self {
+            Precision::Fp32 => None,
+            Precision::Int8 => Some(
+                "faster INT8 models are in use: scores differ slightly from the standard models",
+            ),
+            Precision::Fp16 => Some(
+                "faster FP16 models are in use: scores differ slightly from the standard models",
+            ),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -50,6 +95,15 @@ pub struct SegmentationSpec {
     /// 0, which is the pixel mean before the in-graph normalisation.
     #[serde(default)]
     pub pad_value: Option<[f32; 3]>,
+    /// The graph's logits are at 1/`logit_stride` of its input: the graph stops before
+    /// detectron2's head upsample (bilinear, by this factor), which the engine does as it
+    /// reads them. 1 (or absent): the graph upsamples, as earlier exports did.
+    #[serde(default = "one")]
+    pub logit_stride: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -157,11 +211,17 @@ impl ModelManifest {
         self.dir.join(&self.detection.file)
     }
 
-    /// Reads both model files and checks them against the manifest's SHA-256.
-    pub fn read_verified(&self) -> Result<(Vec<u8>, Vec<u8>), EngineError> {
-        let seg = read_checked(&self.segmentation_path(), &self.segmentation.sha256)?;
-        let det = read_checked(&self.detection_path(), &self.detection.sha256)?;
-        Ok((seg, det))
+    /// One model's bytes, checked against the manifest's hash. The engine reads one model at
+    /// a time and drops its bytes once its session exists: a full-size pack is half a
+    /// gigabyte, and holding both while ONNX Runtime builds each session set the process's
+    /// peak memory.
+    pub fn read_verified_model(&self, role: ModelRole) -> Result<Vec<u8>, EngineError> {
+        match role {
+            ModelRole::Segmentation => {
+                read_checked(&self.segmentation_path(), &self.segmentation.sha256)
+            }
+            ModelRole::Detection => read_checked(&self.detection_path(), &self.detection.sha256),
+        }
     }
 }
 

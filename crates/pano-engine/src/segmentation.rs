@@ -4,7 +4,7 @@
 
 use image::RgbImage;
 use ndarray::Array4;
-use ort::session::Session;
+use ort::session::{RunOptions, Session};
 use ort::value::{DynValue, TensorRef};
 
 use crate::manifest::{ChannelOrder, SegmentationSpec};
@@ -74,22 +74,34 @@ pub fn segmentation_input(rgb: &RgbImage, spec: &SegmentationSpec) -> (Array4<f3
     (input, nh, nw)
 }
 
-/// Logits at the resized resolution, [classes, h, w], kept in ONNX Runtime's own buffer.
+/// The graph's logits, [classes, rows, columns], kept in ONNX Runtime's own buffer: at the
+/// resized resolution, or at 1/`upsample` of it for packs whose graph stops before the head's
+/// upsample (`logit_stride` in the manifest), which the field then does as it reads them.
 pub struct LogitMap {
-    value: DynValue,
+    values: LogitValues,
     pub classes: usize,
     /// Rows and columns of the buffer.
     pub stride_h: usize,
     pub stride_w: usize,
-    /// The valid region (the resized image, without divisibility padding).
+    /// The valid region at the resized resolution (the resized image, without divisibility
+    /// padding), after the upsample.
     pub h: usize,
     pub w: usize,
+    /// The head's bilinear upsample factor still to apply (1: none).
+    pub upsample: usize,
+}
+
+enum LogitValues {
+    Runtime(DynValue),
+    #[cfg(test)]
+    Owned(Vec<f32>),
 }
 
 impl LogitMap {
     /// Runs the model; also returns the time spent preparing its input and running it.
     pub fn run(
         session: &mut Session,
+        run_options: &RunOptions,
         spec: &SegmentationSpec,
         rgb: &RgbImage,
     ) -> Result<(Self, std::time::Duration, std::time::Duration), EngineError> {
@@ -100,7 +112,7 @@ impl LogitMap {
         let tensor = TensorRef::from_array_view(&input)
             .map_err(|e| EngineError::inference("segmentation input", e))?;
         let mut outputs = session
-            .run(ort::inputs![spec.input.as_str() => tensor])
+            .run_with_options(ort::inputs![spec.input.as_str() => tensor], run_options)
             .map_err(|e| EngineError::inference("segmentation", e))?;
         let value = outputs.remove(spec.output.as_str()).ok_or_else(|| {
             EngineError::inference("segmentation", format!("no output named '{}'", spec.output))
@@ -110,16 +122,18 @@ impl LogitMap {
             .try_extract_tensor::<f32>()
             .map_err(|e| EngineError::inference("segmentation output", e))?;
         let dims: Vec<i64> = shape.iter().copied().collect();
+        let up = spec.logit_stride.max(1) as i64;
         if dims.len() != 4
             || dims[0] != 1
             || dims[1] as usize != spec.num_classes
-            || dims[2] < nh as i64
-            || dims[3] < nw as i64
+            || dims[2] * up < nh as i64
+            || dims[3] * up < nw as i64
         {
+            let (eh, ew) = (nh.div_ceil(up as u32), nw.div_ceil(up as u32));
             return Err(EngineError::ModelMismatch {
                 model: "segmentation",
                 detail: format!(
-                    "output shape {dims:?}, expected [1, {}, >={nh}, >={nw}]",
+                    "output shape {dims:?}, expected [1, {}, >={eh}, >={ew}] (logit_stride {up})",
                     spec.num_classes
                 ),
             });
@@ -130,16 +144,38 @@ impl LogitMap {
             stride_w: dims[3] as usize,
             h: nh as usize,
             w: nw as usize,
-            value,
+            upsample: up as usize,
+            values: LogitValues::Runtime(value),
         };
         Ok((map, pre, t.elapsed()))
     }
 
     pub fn data(&self) -> &[f32] {
-        self.value
-            .try_extract_tensor::<f32>()
-            .expect("checked at construction")
-            .1
+        match &self.values {
+            LogitValues::Runtime(value) => {
+                value
+                    .try_extract_tensor::<f32>()
+                    .expect("checked at construction")
+                    .1
+            }
+            #[cfg(test)]
+            LogitValues::Owned(values) => values,
+        }
+    }
+
+    /// Logits held in memory, for tests of the field.
+    #[cfg(test)]
+    fn owned(values: Vec<f32>, rows: usize, columns: usize, h: usize, w: usize, up: usize) -> Self {
+        assert_eq!(values.len(), CLASSES * rows * columns);
+        Self {
+            values: LogitValues::Owned(values),
+            classes: CLASSES,
+            stride_h: rows,
+            stride_w: columns,
+            h,
+            w,
+            upsample: up,
+        }
     }
 }
 
@@ -152,7 +188,12 @@ pub struct ProbabilityField<'a> {
     pub height: usize,
     xtaps: Vec<(usize, usize, f32, f32)>,
     ytaps: Vec<(usize, usize, f32, f32)>,
+    /// For logits still to be upsampled: the upsample's taps from the upsampled rows and
+    /// columns (the first `h` and `w`, the crop) into the buffer's.
+    upsample: Option<(Vec<Tap>, Vec<Tap>)>,
 }
+
+type Tap = (usize, usize, f32, f32);
 
 impl<'a> ProbabilityField<'a> {
     pub fn new(logits: &'a LogitMap, width: u32, height: u32) -> Self {
@@ -163,6 +204,16 @@ impl<'a> ProbabilityField<'a> {
             height: height as usize,
             xtaps: torch_bilinear_taps(logits.w, width as usize),
             ytaps: torch_bilinear_taps(logits.h, height as usize),
+            // detectron2's head: F.interpolate(scale_factor=s, bilinear, align_corners=False)
+            // over the whole padded map, then the crop to the resized image.
+            upsample: (logits.upsample > 1).then(|| {
+                let s = logits.upsample;
+                let mut rows = torch_bilinear_taps(logits.stride_h, logits.stride_h * s);
+                let mut cols = torch_bilinear_taps(logits.stride_w, logits.stride_w * s);
+                rows.truncate(logits.h);
+                cols.truncate(logits.w);
+                (rows, cols)
+            }),
         }
     }
 
@@ -186,11 +237,31 @@ impl<'a> ProbabilityField<'a> {
         let (s0, s1) = (taps[0].0, taps[taps.len() - 1].1);
         scratch.clear();
         scratch.resize(s1 - s0 + 1, [0.0; CLASSES]);
-        let plane = self.logits.stride_h * self.logits.stride_w;
-        for c in 0..CLASSES {
-            let row = &self.data[c * plane + src_row * self.logits.stride_w + s0..][..s1 - s0 + 1];
-            for (dst, &v) in scratch.iter_mut().zip(row) {
-                dst[c] = v;
+        let (plane, stride_w) = (
+            self.logits.stride_h * self.logits.stride_w,
+            self.logits.stride_w,
+        );
+        match &self.upsample {
+            None => {
+                for c in 0..CLASSES {
+                    let row = &self.data[c * plane + src_row * stride_w + s0..][..s1 - s0 + 1];
+                    for (dst, &v) in scratch.iter_mut().zip(row) {
+                        dst[c] = v;
+                    }
+                }
+            }
+            Some((rows, cols)) => {
+                // The upsampled row, made from two rows of the buffer, in torch's order of
+                // operations (each row across, then the two rows blended).
+                let (r0, r1, v0, v1) = rows[src_row];
+                let cols = &cols[s0..=s1];
+                for c in 0..CLASSES {
+                    let a = &self.data[c * plane + r0 * stride_w..][..stride_w];
+                    let b = &self.data[c * plane + r1 * stride_w..][..stride_w];
+                    for (dst, &(i0, i1, u0, u1)) in scratch.iter_mut().zip(cols) {
+                        dst[c] = v0 * (u0 * a[i0] + u1 * a[i1]) + v1 * (u0 * b[i0] + u1 * b[i1]);
+                    }
+                }
             }
         }
         out.clear();
@@ -269,6 +340,66 @@ pub fn softmax(logits: &ClassValues, out: &mut ClassValues) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Logits at a quarter of the resolution, upsampled and resized by the field, equal the
+    /// two resizes done one after the other over whole maps (what the graph's own upsample
+    /// and the crop and resize after it did).
+    #[test]
+    fn upsampling_in_the_field_equals_upsampling_the_whole_map() {
+        let (rows, cols, s) = (13, 21, 4);
+        let (h, w) = (49, 81); // the crop: a few upsampled rows and columns of padding
+        let (out_h, out_w) = (67, 103);
+        let mut seed = 7u32;
+        let values: Vec<f32> = (0..CLASSES * rows * cols)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (seed >> 8) as f32 / (1 << 24) as f32 * 20.0 - 10.0
+            })
+            .collect();
+        // The whole map upsampled (what the graph returned before), then cropped.
+        let (uy, ux) = (
+            torch_bilinear_taps(rows, rows * s),
+            torch_bilinear_taps(cols, cols * s),
+        );
+        let mut full = vec![0f32; CLASSES * h * w];
+        for c in 0..CLASSES {
+            for y in 0..h {
+                for x in 0..w {
+                    let (r0, r1, v0, v1) = uy[y];
+                    let (i0, i1, u0, u1) = ux[x];
+                    let at = |r: usize, i: usize| values[c * rows * cols + r * cols + i];
+                    full[c * h * w + y * w + x] = v0 * (u0 * at(r0, i0) + u1 * at(r0, i1))
+                        + v1 * (u0 * at(r1, i0) + u1 * at(r1, i1));
+                }
+            }
+        }
+        let quarter = LogitMap::owned(values, rows, cols, h, w, s);
+        let whole = LogitMap::owned(full, h, w, h, w, 1);
+        let (fq, fw) = (
+            ProbabilityField::new(&quarter, out_w as u32, out_h as u32),
+            ProbabilityField::new(&whole, out_w as u32, out_h as u32),
+        );
+        let collect = |f: &ProbabilityField| {
+            let mut out = Vec::new();
+            f.for_each_row(
+                0,
+                out_h,
+                0,
+                out_w,
+                |_| Some((0, out_w)),
+                |_, _, px| out.extend(px.iter().flat_map(|p| p.iter().copied())),
+            );
+            out
+        };
+        let (a, b) = (collect(&fq), collect(&fw));
+        assert_eq!(a.len(), out_h * out_w * CLASSES);
+        let worst = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max);
+        assert!(worst < 1e-5, "largest difference {worst}");
+    }
 
     #[test]
     fn shortest_edge_matches_detectron2() {
