@@ -219,6 +219,8 @@ impl AppState {
     pub fn start<R: Runtime>(&self, app: AppHandle<R>) {
         let mut tasks = Vec::new();
         if let Ok(service) = self.service() {
+            // The first radiograph dropped should not wait for the models to load.
+            let _loading = service.prepare_local_engine(service.settings().backend);
             let events = service.subscribe();
             let window = app.clone();
             tasks.push(tauri::async_runtime::spawn(background::forward_events(

@@ -11,6 +11,8 @@ export interface AppInfo {
   model_version: string | null;
   test_model: boolean;
   notice: string | null;
+  /** "fp32", or "int8" / "fp16" for an optional faster model pack. */
+  precision: string;
   models_problem: AppError | null;
   execution_provider: string;
   models_dir: string | null;

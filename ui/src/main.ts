@@ -377,7 +377,7 @@ async function addFiles(paths: string[], patient: api.PmsPatient | null = pmsPat
 async function loadInfo(): Promise<void> {
   try {
     const info = await api.appInfo();
-    $("model-info").textContent = `v${info.version} · models ${info.model_version ?? "none"} · ${info.backend} · ${info.execution_provider}`;
+    $("model-info").textContent = `v${info.version} · models ${info.model_version ?? "none"}${info.precision !== "fp32" ? ` (${info.precision.toUpperCase()})` : ""} · ${info.backend} · ${info.execution_provider}`;
     const banner = $("test-model-banner");
     banner.hidden = !info.test_model;
     banner.textContent = info.notice ?? "Test models with random weights: results are not for diagnosis.";

@@ -2,7 +2,7 @@ import { startupNotices } from "./notices";
 import type { AppInfo } from "./api";
 
 const ok: AppInfo = {
-  version: "0.1.0", model_version: "m", test_model: false, notice: null, models_problem: null,
+  version: "0.1.0", model_version: "m", test_model: false, notice: null, precision: "fp32", models_problem: null,
   execution_provider: "cpu", models_dir: "/m", onnxruntime: "/lib/libonnxruntime.so",
   onnxruntime_problem: null, backend: "auto", cloud_problem: null, keychain_problem: null,
 };
@@ -31,5 +31,13 @@ describe("startupNotices", () => {
     const info = { ...ok, backend: "local", models_problem: err("no models"), onnxruntime_problem: err("no runtime"),
       cloud_problem: err("no endpoint") };
     expect(startupNotices(info)).toEqual({ problems: ["no models", "no runtime"], notes: [] });
+  });
+
+  it("names a faster pack wherever it analyses here, and not when only the cloud analyses", () => {
+    const int8 = { ...ok, precision: "int8" };
+    expect(startupNotices(int8).notes).toEqual([
+      "Faster INT8 models are in use on this computer: their scores differ slightly from the standard models'.",
+    ]);
+    expect(startupNotices({ ...int8, backend: "cloud" }).notes).toEqual([]);
   });
 });

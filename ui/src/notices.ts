@@ -21,5 +21,10 @@ export function startupNotices(info: AppInfo): StartupNotices {
     // starts: analyses still run here, so this is a note, not an error.
     notes.push(`Analyses run on this computer: ${cloud[0].message}.`);
   }
+  if (info.precision !== "fp32" && !info.models_problem && info.backend !== "cloud") {
+    notes.push(
+      `Faster ${info.precision.toUpperCase()} models are in use on this computer: their scores differ slightly from the standard models'.`,
+    );
+  }
   return { problems, notes };
 }

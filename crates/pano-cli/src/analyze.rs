@@ -61,6 +61,9 @@ pub async fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> ExitCode {
                         manifest.model_version
                     );
                 }
+                if let (Some(what), false) = (manifest.precision.describe(), args.json) {
+                    eprintln!("NOTE: {what} (models {})", manifest.model_version);
+                }
             }
             Err(e) if backend == BackendChoice::Local || service.cloud_status().is_err() => {
                 return report(&e)
@@ -68,6 +71,9 @@ pub async fn run(global: &GlobalArgs, args: &AnalyzeArgs) -> ExitCode {
             Err(_) => {}
         }
     }
+    // The sessions are created while the inputs are read, hashed and checked. Joined before
+    // any return: a process must not exit while ONNX Runtime is still building a session.
+    let _loading = FinishOnDrop(service.prepare_local_engine(backend));
     if let Err(e) = std::fs::create_dir_all(&args.out) {
         eprintln!(
             "error: cannot create output folder {}: {e}",
@@ -346,4 +352,15 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
     std::fs::write(&tmp, bytes)
         .and_then(|_| std::fs::rename(&tmp, path))
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// Waits for a background thread when dropped.
+struct FinishOnDrop(Option<std::thread::JoinHandle<()>>);
+
+impl Drop for FinishOnDrop {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take() {
+            let _ = handle.join();
+        }
+    }
 }

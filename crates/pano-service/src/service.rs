@@ -217,6 +217,34 @@ impl AnalysisService {
         Ok(ModelManifest::load(dir)?)
     }
 
+    /// Starts loading the local engine on a background thread, so that the first analysis
+    /// does not wait for both sessions to be created (about a second with the full-size
+    /// models). Does nothing when analyses will not run here (cloud only) or there are no
+    /// models; a load that fails is reported by the first analysis that needs the engine.
+    /// A job that arrives meanwhile waits for this load rather than starting a second one.
+    /// `choice` is the backend the coming analyses ask for (the settings' one in the app).
+    pub fn prepare_local_engine(
+        &self,
+        choice: BackendChoice,
+    ) -> Option<std::thread::JoinHandle<()>> {
+        // With the cloud set up, `auto` runs locally only as a fallback: no memory for that.
+        let wanted = match choice {
+            BackendChoice::Local => true,
+            BackendChoice::Cloud => false,
+            BackendChoice::Auto => self.inner.cloud.is_err(),
+        };
+        if !wanted || self.inner.models_dir.is_none() {
+            return None;
+        }
+        let inner = self.inner.clone();
+        std::thread::Builder::new()
+            .name("pano-engine-load".into())
+            .spawn(move || {
+                let _ = inner.engine();
+            })
+            .ok()
+    }
+
     /// Whether an analysis asked for with `choice` may run on this computer.
     pub fn may_run_locally(&self, choice: BackendChoice) -> bool {
         match choice {

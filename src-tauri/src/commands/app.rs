@@ -10,6 +10,8 @@ pub struct AppInfo {
     pub model_version: Option<String>,
     pub test_model: bool,
     pub notice: Option<String>,
+    /// "fp32", or "int8"/"fp16" for an optional faster pack (named wherever results show).
+    pub precision: &'static str,
     /// Why the local models cannot be used, if they cannot.
     pub models_problem: Option<CommandError>,
     pub execution_provider: String,
@@ -38,6 +40,10 @@ pub async fn app_info(state: State<'_, AppState>) -> Result<AppInfo, CommandErro
             model_version: manifest.as_ref().ok().map(|m| m.model_version.clone()),
             test_model: manifest.as_ref().map(|m| m.test_model).unwrap_or(false),
             notice: manifest.as_ref().ok().and_then(|m| m.notice.clone()),
+            precision: manifest
+                .as_ref()
+                .map(|m| m.precision.name())
+                .unwrap_or("fp32"),
             models_problem: manifest.err(),
             execution_provider: settings.provider.name().to_string(),
             models_dir: service.models_dir().map(|d| d.display().to_string()),
