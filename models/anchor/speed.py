@@ -162,7 +162,10 @@ def pano_batch(pack: Path, images: list[Path], out: Path) -> dict:
 
 def pano_stages(pack: Path) -> dict:
     """The pipeline benchmark on the sample: Pano's per-stage times (median of 3 runs)."""
-    proc = subprocess.run(["cargo", "bench", "-q", "--locked", "-p", "pano-engine", "--bench", "pipeline", "--",
+    # The release profile: the same build as `pano` above (the bench profile would be a
+    # second full build of every dependency).
+    proc = subprocess.run(["cargo", "bench", "-q", "--locked", "--profile", "release", "-p", "pano-engine",
+                           "--bench", "pipeline", "--",
                            str(SAMPLE), "--models", str(pack), "--runs", "3"],
                           cwd=ROOT, capture_output=True, text=True, check=True)
     stages = {}
@@ -257,6 +260,7 @@ def main() -> None:
     ap.add_argument("--pair", type=Path, default=ROOT / ".cache" / "anchor-models" / "full")
     ap.add_argument("--pack", type=Path, default=ROOT / ".cache" / "anchor-models" / "full-pack")
     ap.add_argument("--images", type=int, default=20)
+    ap.add_argument("--int8-pack", type=Path, help="also run Pano's batch on this INT8 pack (quantize_pack.py)")
     ap.add_argument("--worker", nargs=3, metavar=("PAIR", "LIST", "OUT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     args.anchor_src = args.anchor_src.resolve()
@@ -288,6 +292,10 @@ def main() -> None:
         pano = pano_batch(pack, images, tmp / "pano")
         stems = [p.stem for p in images]
         agreement = csv_agreement(pano["results"], tmp / "anchor" / "results", stems)
+        int8 = None
+        if args.int8_pack:
+            int8 = pano_batch(args.int8_pack.resolve(), images, tmp / "pano-int8")
+            int8["agreement"] = csv_agreement(int8["results"], pano["results"], stems)
     stages = pano_stages(pack)
     manifest = json.loads((pack / "manifest.json").read_text())
     seg_gflops = onnx_gflops(pack / manifest["segmentation"]["file"], [1, 3, 1024, 1867])
@@ -334,6 +342,12 @@ def main() -> None:
           f"{det_gflops / det_s:.1f} GFLOP/s ({100 * det_gflops / det_s / peak:.0f} % of peak); machine peak "
           f"(OpenBLAS sgemm 2048, all cores) {peak:.1f} GFLOP/s")
     print(f"The two stacks' CSVs agree to {agreement:.2e} on all {n} images.")
+    if int8:
+        i_total = median(int8["run_ms"]) / 1000
+        print(f"\nOptional INT8 pack ({args.int8_pack}), same {n} images: per image (median) {i_total:.2f} s "
+              f"({a_total / i_total:.1f}x the anchor), batch {int8['batch_s']:.1f} s ({anchor_wall / int8['batch_s']:.1f}x), "
+              f"peak RSS {int8['peak_rss_mb']:.0f} MB ({anchor_rss / int8['peak_rss_mb']:.1f}x less); its CSVs differ "
+              f"from the fp32 pack's by up to {int8['agreement']:.2e}")
     print("Pano's times include the geometry and the two debug images it files with every analysis; "
           "main.py (debug off) makes neither.")
 
