@@ -234,6 +234,11 @@ fn main() {
     );
     println!("  {:<30} {:>9.0} MB", "peak RSS", peak_rss_mb());
     println!(
+        "  {:<30} {:>9.0} MB",
+        "RSS after the last analysis",
+        rss_mb("VmRSS:")
+    );
+    println!(
         "  RSS after the engine loaded {:.0} MB (peak until then {:.0} MB)",
         rss_after_load.0, rss_after_load.1
     );
