@@ -28,6 +28,15 @@ pub struct EngineOptions {
     pub tuning: SessionTuning,
 }
 
+/// What happens to ONNX Runtime's working memory after an analysis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryAfter {
+    /// Given back (when the tuning shrinks the arena): nothing follows at once.
+    Release,
+    /// Kept for the next analysis, which follows at once.
+    Keep,
+}
+
 /// Wall time of each stage of one analysis.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub struct StageTimings {
@@ -72,8 +81,10 @@ pub struct Engine {
     manifest: ModelManifest,
     segmentation: Mutex<Session>,
     detection: Mutex<Session>,
-    /// Per-run settings of both sessions (the arena shrinkage of `SessionTuning`).
-    run_options: RunOptions,
+    /// Per-run settings of both sessions: with the arena shrunk after the run (when the
+    /// tuning asks for it), and without, for an analysis that another one follows.
+    release_memory: RunOptions,
+    keep_memory: RunOptions,
     provider: ExecutionProviderChoice,
     runtime_library: PathBuf,
 }
@@ -112,12 +123,8 @@ impl Engine {
             match sessions {
                 Ok((seg, det)) => {
                     let engine = Self {
-                        run_options: options.tuning.run_options().map_err(|detail| {
-                            EngineError::Inference {
-                                stage: "loading the models",
-                                detail,
-                            }
-                        })?,
+                        release_memory: options.tuning.run_options(true).map_err(loading)?,
+                        keep_memory: options.tuning.run_options(false).map_err(loading)?,
                         manifest,
                         segmentation: Mutex::new(seg),
                         detection: Mutex::new(det),
@@ -257,6 +264,23 @@ impl Engine {
         name: &str,
         debug: bool,
     ) -> Result<Analysis, EngineError> {
+        self.analyze_then(image, name, debug, MemoryAfter::Release)
+    }
+
+    /// [`Engine::analyze`], saying whether another analysis follows at once: ONNX Runtime's
+    /// working memory is then kept for it (given back after each run, it costs up to ~15 %
+    /// an image in page faults; kept, an idle app would hold ~0.7 GB more all day).
+    pub fn analyze_then(
+        &self,
+        image: &RgbImage,
+        name: &str,
+        debug: bool,
+        after: MemoryAfter,
+    ) -> Result<Analysis, EngineError> {
+        let run_options = match after {
+            MemoryAfter::Release => &self.release_memory,
+            MemoryAfter::Keep => &self.keep_memory,
+        };
         // A strip so thin that the letterbox would scale its short side to nothing (e.g.
         // 32 x 80000) is as unanalysable as a tiny image.
         let lb = crate::detection::Letterbox::for_spec(
@@ -275,19 +299,14 @@ impl Engine {
 
         let (logits, seg_pre, seg_run) = {
             let mut seg = lock_session(&self.segmentation);
-            LogitMap::run(
-                &mut seg,
-                &self.run_options,
-                &self.manifest.segmentation,
-                image,
-            )?
+            LogitMap::run(&mut seg, run_options, &self.manifest.segmentation, image)?
         };
         timings.segmentation_pre = seg_pre;
         timings.segmentation_run = seg_run;
 
         let (detections, det_pre, det_run, det_decode) = {
             let mut det = lock_session(&self.detection);
-            detect(&mut det, &self.run_options, &self.manifest.detection, image)?
+            detect(&mut det, run_options, &self.manifest.detection, image)?
         };
         timings.detection_pre = det_pre;
         timings.detection_run = det_run;
@@ -348,6 +367,13 @@ impl Engine {
             model_version: self.manifest.model_version.clone(),
             test_model: self.manifest.test_model,
         })
+    }
+}
+
+fn loading(detail: String) -> EngineError {
+    EngineError::Inference {
+        stage: "loading the models",
+        detail,
     }
 }
 
@@ -503,14 +529,14 @@ mod tests {
             .to_rgb8();
         let (logits, _, _) = LogitMap::run(
             &mut engine.segmentation.lock().unwrap(),
-            &engine.run_options,
+            &engine.release_memory,
             &engine.manifest.segmentation,
             &image,
         )
         .unwrap();
         let (detections, ..) = detect(
             &mut engine.detection.lock().unwrap(),
-            &engine.run_options,
+            &engine.release_memory,
             &engine.manifest.detection,
             &image,
         )

@@ -22,7 +22,7 @@ mod segmentation;
 mod tuning;
 
 pub use detection::{Detection, DetectionDecoder, Letterbox};
-pub use engine::{Analysis, DebugJpegs, Engine, EngineOptions, StageTimings};
+pub use engine::{Analysis, DebugJpegs, Engine, EngineOptions, MemoryAfter, StageTimings};
 pub use error::EngineError;
 pub use geometry::{mask_rings, MIN_COMPONENT_PIXELS, MIN_TOOTH_SHARE, SIMPLIFY_TOLERANCE};
 pub use manifest::{

@@ -48,9 +48,9 @@ pub struct SessionTuning {
     pub cpu_arena: bool,
     /// Plans one block for all intermediate tensors of an input shape and keeps it.
     pub memory_pattern: bool,
-    /// Gives the arena's unused memory back after each run, so that it holds no more than
-    /// one analysis needs whatever sizes came before (allocations within a run still reuse
-    /// it).
+    /// Gives the arena's unused memory back after a run that no other follows at once
+    /// (`MemoryAfter::Release`), so that an idle engine holds its models, not the last
+    /// analysis's working memory (allocations within a run still reuse it).
     pub arena_shrinkage: bool,
     /// Worker threads spin briefly before sleeping between operators.
     pub spinning: bool,
@@ -95,9 +95,10 @@ impl SessionTuning {
 }
 
 impl SessionTuning {
-    pub(crate) fn run_options(&self) -> Result<RunOptions, String> {
+    /// The run options of one run; `last` says nothing follows it at once.
+    pub(crate) fn run_options(&self, last: bool) -> Result<RunOptions, String> {
         let mut options = RunOptions::new().map_err(|e| e.to_string())?;
-        if self.cpu_arena && self.arena_shrinkage {
+        if self.cpu_arena && self.arena_shrinkage && last {
             options
                 .set("memory.enable_memory_arena_shrinkage", "cpu:0")
                 .map_err(|e| e.to_string())?;

@@ -4,9 +4,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use pano_engine::MemoryAfter;
 use pano_imaging::{import_bytes, ImportLimits};
 use pano_store::{
-    AnalysisRow, AnalysisStatus, ArtefactKind, BackendKind, CompletedAnalysis, JobRow, JobState,
+    AnalysisRow, AnalysisStatus, ArtefactKind, BackendKind, CompletedAnalysis, JobKind, JobRow,
+    JobState,
 };
 
 use crate::cloud_job::{run_cloud, CloudOutcome};
@@ -124,8 +126,22 @@ fn run_local(inner: &Inner, analysis: &AnalysisRow) -> Result<RunResult, Service
             path: analysis.original_file_name.clone(),
             source: e,
         })?;
+    // Another analysis waiting (a batch) keeps ONNX Runtime's working memory for it; the
+    // last one gives it back, so that the idle app holds only its models.
+    let another_waits = inner
+        .db(|s| s.unfinished_jobs())
+        .map(|jobs| {
+            jobs.iter()
+                .any(|j| j.kind == JobKind::Analyze && j.analysis_id != analysis.id)
+        })
+        .unwrap_or(false);
+    let after = if another_waits {
+        MemoryAfter::Keep
+    } else {
+        MemoryAfter::Release
+    };
     // Named after the analysis, not the file: the stored CSV is what an approval files.
-    let result = engine.analyze(&image.rgb, &analysis.id, true)?;
+    let result = engine.analyze_then(&image.rgb, &analysis.id, true, after)?;
     let geometry = serde_json::to_vec(&result.geometry).expect("geometry serialises");
     Ok(RunResult {
         geometry: Some(geometry),
