@@ -77,7 +77,7 @@
   const handlers = {
     app_info: () => ({ version: "0.1.0", model_version: "test-random-weights-1", test_model: true,
       notice: "Random-weight test models of the real architectures: results are not for diagnosis.",
-      models_problem: null, execution_provider: "cpu", models_dir: "/usr/lib/Pano/models",
+      precision: "fp32", models_problem: null, execution_provider: "cpu", models_dir: "/usr/lib/Pano/models",
       onnxruntime: "/usr/lib/Pano/onnxruntime/libonnxruntime.so.1.32.0", onnxruntime_problem: null,
       backend: "local", cloud_problem: null, keychain_problem: null }),
     queue: () => [...analyses.values()].filter((a) => a.status === "queued").map((a) => ({

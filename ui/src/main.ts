@@ -9,7 +9,7 @@ import { errorText, type DecisionKind, type Geometry, type QueueProblem } from "
 import { $, el, input, setStatus, typingIn } from "./dom";
 import { FINDING_KINDS, label } from "./findings";
 import { ACTION_WORDS, SHORTCUTS, actionFor, keyLabel, type Action } from "./keys";
-import { startupNotices } from "./notices";
+import { fasterPack, startupNotices } from "./notices";
 import { describeQueueProblem, type JobEvent } from "./queue";
 import { formatBirthDate } from "./time";
 import { decisionKey, reviewProgress } from "./review";
@@ -377,7 +377,7 @@ async function addFiles(paths: string[], patient: api.PmsPatient | null = pmsPat
 async function loadInfo(): Promise<void> {
   try {
     const info = await api.appInfo();
-    $("model-info").textContent = `v${info.version} · models ${info.model_version ?? "none"}${info.precision !== "fp32" ? ` (${info.precision.toUpperCase()})` : ""} · ${info.backend} · ${info.execution_provider}`;
+    $("model-info").textContent = `v${info.version} · models ${info.model_version ?? "none"}${fasterPack(info) ? ` (${fasterPack(info)})` : ""} · ${info.backend} · ${info.execution_provider}`;
     const banner = $("test-model-banner");
     banner.hidden = !info.test_model;
     banner.textContent = info.notice ?? "Test models with random weights: results are not for diagnosis.";

@@ -1,4 +1,4 @@
-import { startupNotices } from "./notices";
+import { fasterPack, startupNotices } from "./notices";
 import type { AppInfo } from "./api";
 
 const ok: AppInfo = {
@@ -39,5 +39,12 @@ describe("startupNotices", () => {
       "Faster INT8 models are in use on this computer: their scores differ slightly from the standard models'.",
     ]);
     expect(startupNotices({ ...int8, backend: "cloud" }).notes).toEqual([]);
+  });
+
+  it("treats a backend that names no precision as the standard models", () => {
+    const older = { ...ok, precision: undefined as unknown as string };
+    expect(fasterPack(older)).toBeNull();
+    expect(startupNotices(older)).toEqual({ problems: [], notes: [] });
+    expect(fasterPack({ ...ok, precision: "fp16" })).toBe("FP16");
   });
 });

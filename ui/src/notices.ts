@@ -7,6 +7,11 @@ export interface StartupNotices {
   notes: string[];
 }
 
+/** "INT8" / "FP16" for an optional faster model pack; null for the standard fp32 models. */
+export function fasterPack(info: AppInfo): string | null {
+  return info.precision && info.precision !== "fp32" ? info.precision.toUpperCase() : null;
+}
+
 export function startupNotices(info: AppInfo): StartupNotices {
   const problems: string[] = [];
   const notes: string[] = [];
@@ -21,9 +26,10 @@ export function startupNotices(info: AppInfo): StartupNotices {
     // starts: analyses still run here, so this is a note, not an error.
     notes.push(`Analyses run on this computer: ${cloud[0].message}.`);
   }
-  if (info.precision !== "fp32" && !info.models_problem && info.backend !== "cloud") {
+  const faster = fasterPack(info);
+  if (faster && !info.models_problem && info.backend !== "cloud") {
     notes.push(
-      `Faster ${info.precision.toUpperCase()} models are in use on this computer: their scores differ slightly from the standard models'.`,
+      `Faster ${faster} models are in use on this computer: their scores differ slightly from the standard models'.`,
     );
   }
   return { problems, notes };
