@@ -493,8 +493,14 @@ async fn analyse_the_sample_and_approve_it_for_a_new_patient_in_the_real_window(
         (status.as_str(), approver.as_str(), name.as_str()),
         ("approved", "Dr Eve Example", "Erin Example")
     );
+    // The approved analysis's findings only: the PACS study queued above may or may not
+    // have been analysed by the time the window closed.
     let findings: i64 = db
-        .query_row("SELECT COUNT(*) FROM findings", [], |r| r.get(0))
+        .query_row(
+            "SELECT COUNT(*) FROM findings f JOIN analyses a ON a.id = f.analysis_id WHERE a.status = 'approved'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(findings, 256);
     let patient_dir = archive.join("patients").join(&patient);
