@@ -92,9 +92,7 @@ impl SessionTuning {
         }
         Ok(builder)
     }
-}
 
-impl SessionTuning {
     /// The run options of one run; `last` says nothing follows it at once.
     pub(crate) fn run_options(&self, last: bool) -> Result<RunOptions, String> {
         let mut options = RunOptions::new().map_err(|e| e.to_string())?;
