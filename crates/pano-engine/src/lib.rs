@@ -12,6 +12,7 @@ mod engine;
 mod error;
 mod fastmath;
 mod geometry;
+mod heap;
 mod manifest;
 mod mask;
 mod postprocess;
