@@ -224,3 +224,34 @@ fn a_tiny_image_is_refused_not_analysed() {
         other => panic!("{:?}", other.err()),
     }
 }
+
+#[test]
+fn a_manifest_that_misstates_the_logit_stride_is_named_at_the_first_analysis() {
+    // The test pack's DeepLab stops before the head's x4 upsample (`logit_stride` 4). A
+    // manifest without it (stride 1) would read its logits as full resolution.
+    let dir = copy_anchor_pack(|m| {
+        m["segmentation"]
+            .as_object_mut()
+            .unwrap()
+            .remove("logit_stride");
+    });
+    let engine = load(dir.path()).unwrap();
+    let image = pano_imaging::import_file(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/pan-small-wide.png"),
+        &pano_imaging::ImportLimits::default(),
+    )
+    .unwrap();
+    match engine.analyze(&image.rgb, "stride", false) {
+        Err(EngineError::ModelMismatch {
+            model: "segmentation",
+            detail,
+        }) => assert!(
+            detail.contains("output shape") && detail.contains("(logit_stride 1)"),
+            "{detail}"
+        ),
+        other => panic!("{:?}", other.map(|_| "an analysis")),
+    }
+    // With the stride the manifest states, the same image analyses.
+    let engine = load(copy_anchor_pack(|_| {}).path()).unwrap();
+    engine.analyze(&image.rgb, "stride", false).unwrap();
+}

@@ -245,6 +245,16 @@ impl AnalysisService {
             .ok()
     }
 
+    /// Whether the local engine's sessions exist (made by `prepare_local_engine` or by the
+    /// first local analysis).
+    pub fn local_engine_loaded(&self) -> bool {
+        self.inner
+            .engine
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
     /// Whether an analysis asked for with `choice` may run on this computer.
     pub fn may_run_locally(&self, choice: BackendChoice) -> bool {
         match choice {

@@ -442,3 +442,19 @@ async fn devices_fifos_and_folders_are_refused_without_being_read() {
         .unwrap()
         .is_empty());
 }
+
+#[test]
+fn the_engine_is_made_in_the_background_before_the_first_analysis() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = service(dir.path(), None);
+    assert!(!service.local_engine_loaded());
+    // Cloud analyses never need it: nothing is loaded.
+    assert!(service.prepare_local_engine(BackendChoice::Cloud).is_none());
+    assert!(!service.local_engine_loaded());
+    service
+        .prepare_local_engine(BackendChoice::Local)
+        .expect("a load starts")
+        .join()
+        .unwrap();
+    assert!(service.local_engine_loaded());
+}
