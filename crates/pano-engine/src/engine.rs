@@ -279,6 +279,22 @@ impl Engine {
         debug: bool,
         after: MemoryAfter,
     ) -> Result<Analysis, EngineError> {
+        let analysis = self.run_pipeline(image, name, debug, after);
+        // Once the run's buffers (logits, class map) are dropped, and after a failed run too:
+        // what they (and, with `Release`, the shrunk arena) freed into glibc's heap goes back
+        // to the system. In a batch of 20 full-size analyses the peak fell from 1651 to
+        // 1565 MB at no measurable cost (docs/benchmarks.md).
+        crate::heap::return_freed_memory();
+        analysis
+    }
+
+    fn run_pipeline(
+        &self,
+        image: &RgbImage,
+        name: &str,
+        debug: bool,
+        after: MemoryAfter,
+    ) -> Result<Analysis, EngineError> {
         let run_options = match after {
             MemoryAfter::Release => &self.release_memory,
             MemoryAfter::Keep => &self.keep_memory,
@@ -358,10 +374,6 @@ impl Engine {
             None
         };
         timings.debug_render = t.elapsed();
-        // What the post-processing (and, with `Release`, the shrunk arena) freed into glibc's
-        // heap goes back to the system: in a batch of 20 full-size analyses the peak fell
-        // from 1651 to 1565 MB at no measurable cost (docs/benchmarks.md).
-        crate::heap::return_freed_memory();
         timings.total = start.elapsed();
         Ok(Analysis {
             assessment,

@@ -20,34 +20,59 @@ pub(crate) fn return_freed_memory() {
 mod tests {
     use super::return_freed_memory;
 
-    fn resident_mb() -> f64 {
-        let status = std::fs::read_to_string("/proc/self/status").expect("procfs");
-        let kb: f64 = status
-            .lines()
-            .find(|l| l.starts_with("VmRSS:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .expect("a VmRSS line");
-        kb / 1024.0
+    const BLOCK: usize = 64 * 1024;
+
+    /// The share of whole pages inside the given (freed) blocks that are still resident,
+    /// by `mincore`: immune to what tests beside this one allocate. Allocates nothing, so
+    /// that it cannot reuse the blocks itself.
+    fn resident_share(blocks: &[usize]) -> f64 {
+        // SAFETY: sysconf has no preconditions.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+        let (mut pages, mut resident) = (0usize, 0usize);
+        for &start in blocks {
+            // Past the first bytes, which the allocator's free writes its list links into.
+            let first = (start + 64).div_ceil(page) * page;
+            let end = (start + BLOCK) / page * page;
+            if end <= first {
+                continue;
+            }
+            let mut state = [0u8; BLOCK / 4096];
+            let count = (end - first) / page;
+            assert!(count <= state.len());
+            // SAFETY: the range is page-aligned, `state` holds one byte per page; mincore
+            // only reads the page tables. Unmapped memory (ENOMEM) counts as given back.
+            let rc = unsafe {
+                libc::mincore(first as *mut libc::c_void, end - first, state.as_mut_ptr())
+            };
+            pages += count;
+            if rc == 0 {
+                resident += state[..count].iter().filter(|s| *s & 1 == 1).count();
+            }
+        }
+        resident as f64 / pages.max(1) as f64
     }
 
     #[test]
     fn freed_heap_pages_go_back_to_the_system() {
-        // 192 MB in 64 KB blocks: below glibc's mmap threshold, so they live in the heap,
-        // and freeing them leaves the pages resident (one block allocated after them pins
-        // the heap's top, as the engine's long-lived allocations do).
-        let blocks: Vec<Vec<u8>> = (0..3072).map(|i| vec![i as u8 | 1; 64 * 1024]).collect();
-        let pin = vec![1u8; 1024];
-        // Measured while held, not between the free and the trim: tests running beside this
-        // one trim too (each analysis does).
-        let held = resident_mb();
-        drop(blocks);
+        // 2 x 1024 blocks of 64 KB, below glibc's mmap threshold, so they live in the heap;
+        // every other one is freed. Each freed block lies between two live ones, so it can
+        // neither merge into the heap's top nor be trimmed by free itself: its pages stay
+        // resident until they are handed back.
+        let mut blocks: Vec<Vec<u8>> = (0..2048)
+            .map(|i| vec![(i % 251) as u8 | 1; BLOCK])
+            .collect();
+        let mut freed = Vec::with_capacity(1024);
+        for block in blocks.iter_mut().skip(1).step_by(2) {
+            freed.push(block.as_ptr() as usize);
+            drop(std::mem::take(block));
+        }
+        let before = resident_share(&freed);
         return_freed_memory();
-        let after = resident_mb();
+        let after = resident_share(&freed);
         assert!(
-            held - after > 128.0,
-            "resident {held:.0} MB while held, {after:.0} MB after the free and the trim"
+            before > 0.9 && after < 0.25,
+            "resident share of the freed blocks' pages: {before:.2} before the trim, {after:.2} after"
         );
-        drop(pin);
+        drop(blocks);
     }
 }

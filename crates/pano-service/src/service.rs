@@ -246,13 +246,13 @@ impl AnalysisService {
     }
 
     /// Whether the local engine's sessions exist (made by `prepare_local_engine` or by the
-    /// first local analysis).
+    /// first local analysis); false, without waiting, while they are being made.
     pub fn local_engine_loaded(&self) -> bool {
-        self.inner
-            .engine
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_some()
+        match self.inner.engine.try_lock() {
+            Ok(slot) => slot.is_some(),
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner().is_some(),
+            Err(std::sync::TryLockError::WouldBlock) => false,
+        }
     }
 
     /// Whether an analysis asked for with `choice` may run on this computer.
