@@ -181,6 +181,17 @@ def write_manifest(out_dir: Path, version: str, segmentation: dict, detection: d
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
 
+def write_faster_pack_manifest(manifest: dict, out_dir: Path, precision: str) -> None:
+    """The manifest of a pack derived from an fp32 one (quantize_pack.py, fp16_pack.py), whose
+    model entries already carry the new files' hashes: `precision` set and the model version
+    suffixed, so that the app and the CLI name the pack wherever it runs. The notice (a test
+    pack's "not for diagnosis") stays the fp32 pack's."""
+    manifest["precision"] = precision
+    manifest["model_version"] = f"{manifest['model_version']}+{precision}"
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    print(f"wrote {out_dir}/manifest.json", file=sys.stderr)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reference-models", type=Path, required=True, help="deeplab/ and yolo/ as models.tar.gz unpacks")

@@ -25,7 +25,7 @@ import onnx
 from onnxruntime.transformers.float16 import convert_float_to_float16
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from export_real_models import sha256  # noqa: E402
+from export_real_models import sha256, write_faster_pack_manifest  # noqa: E402
 
 
 def main() -> None:
@@ -45,12 +45,7 @@ def main() -> None:
         spec["sha256"] = sha256(args.out / spec["file"])
         size = (args.out / spec["file"]).stat().st_size / 1e6
         print(f"{spec['file']}: float16 in {time.perf_counter() - t:.0f} s, {size:.0f} MB", file=sys.stderr)
-    manifest["precision"] = "fp16"
-    # The engine names the pack from `precision` wherever results are shown; the notice (a
-    # test pack's "not for diagnosis") stays the fp32 pack's.
-    manifest["model_version"] = f"{manifest['model_version']}+fp16"
-    (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    print(f"wrote {args.out}/manifest.json", file=sys.stderr)
+    write_faster_pack_manifest(manifest, args.out, "fp16")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "tests" / "data" / "pan-01432.jpg"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from export_real_models import sha256  # noqa: E402
+from export_real_models import sha256, write_faster_pack_manifest  # noqa: E402
 from reference_pipeline import shortest_edge_size  # noqa: E402
 
 
@@ -114,12 +114,7 @@ def main() -> None:
         quantize(args.pack / spec["file"], args.out / spec["file"], spec["input"], [make(i, spec) for i in images])
         spec["sha256"] = sha256(args.out / spec["file"])
         print(f"{spec['file']}: quantized in {time.perf_counter() - t:.0f} s", file=sys.stderr)
-    manifest["precision"] = "int8"
-    # The engine names the pack from `precision` wherever results are shown; the notice (a
-    # test pack's "not for diagnosis") stays the fp32 pack's.
-    manifest["model_version"] = f"{manifest['model_version']}+int8"
-    (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    print(f"wrote {args.out}/manifest.json", file=sys.stderr)
+    write_faster_pack_manifest(manifest, args.out, "int8")
 
 
 if __name__ == "__main__":
